@@ -1,0 +1,760 @@
+"""The core tree of reports: `ProgressReport` (SPEC §1).
+
+Every node of one tree shares a `_Tree`: one lock, so that compound updates (a child finishing adds
+its weight to the parent and frees its place) are atomic, and the emission hook of the root.
+Fractions are pulled, never pushed: reading one walks the running part of the subtree, so writes
+stay O(1) and a loop's position can be read lazily from its source (`track`).
+"""
+
+from __future__ import annotations
+
+import _thread
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Union
+
+from . import _context
+from ._clock import clocks
+from ._ids import new_report_id
+from ._outcome import (
+    SUCCESS_OUTCOME,
+    Outcome,
+    ProgressCancelled,
+    Status,
+    describe_exception,
+    outcome_of_exception,
+)
+
+if TYPE_CHECKING:
+    from contextvars import Token
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+__all__ = ["ProgressReport", "AttributeValue", "RETAINED_FINISHED", "RETAINED_FAILED"]
+
+AttributeValue = str | int | float | bool
+
+#: Finished children a node keeps (the most recent); older ones count in ``omitted_children``.
+RETAINED_FINISHED = 100
+#: Failed children a node keeps (the most recent), on top of the finished successes.
+RETAINED_FAILED = 100
+
+_UNFINISHED_ERROR = "Unfinished: unfinished when parent finished"
+_NO_MESSAGE_ERROR = "Error: failed without an error message"
+
+
+class _Tree:
+    """What all nodes of one tree share."""
+
+    __slots__ = ("__weakref__", "emitter", "lock", "sinks")
+
+    def __init__(self, sinks: list[Any] | None) -> None:
+        self.lock = _thread.allocate_lock()
+        self.sinks = sinks
+        # Set by the emission core when the root has sinks; None means nobody listens.
+        self.emitter: Any = None
+
+
+def _check_steps(steps: object) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        raise TypeError(f"steps must be an int, got {type(steps).__name__}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    return steps
+
+
+def _check_message(message: object, name: str = "step_message") -> str:
+    if not isinstance(message, str):
+        raise TypeError(f"{name} must be a str, got {type(message).__name__}")
+    return message
+
+
+def _check_unit(unit: object) -> str | None:
+    if unit is not None and not isinstance(unit, str):
+        raise TypeError(f"unit must be a str or None, got {type(unit).__name__}")
+    return unit
+
+
+def _check_attribute(key: object, value: object) -> None:
+    if not isinstance(key, str):
+        raise TypeError(f"attribute keys must be str, got {type(key).__name__}")
+    if not isinstance(value, (str, int, float, bool)):
+        raise TypeError(f"attribute {key!r} must be str, int, float or bool, got {type(value).__name__}")
+
+
+def _check_attributes(attributes: Mapping[str, AttributeValue] | None) -> dict[str, AttributeValue] | None:
+    if not attributes:
+        return None
+    if not isinstance(attributes, Mapping):
+        raise TypeError(f"attributes must be a mapping, got {type(attributes).__name__}")
+    for key, value in attributes.items():
+        _check_attribute(key, value)
+    return dict(attributes)
+
+
+def _check_sinks(sinks: Iterable[Any] | None) -> list[Any] | None:
+    if sinks is None:
+        return None
+    checked = list(sinks)
+    for sink in checked:
+        if not (callable(getattr(sink, "emit", None)) or callable(sink)):
+            raise TypeError(f"a sink must have an emit(event) method or be callable, got {sink!r}")
+    return checked
+
+
+class ProgressReport:
+    """A node in a tree of progress reports, with a deterministic fraction.
+
+    Args:
+        step_message: What this report is about.
+        steps: The expected total in the report's own units; 0 means unknown.
+        report_id: An id for the root; a fresh unique one when None.
+        sinks: Where the root's events go; None means the configured defaults, ``[]`` none.
+        unit: Display name of one unit, such as ``"files"``.
+        attributes: Key/value facts about the work, like OpenTelemetry span attributes.
+
+    Example:
+        >>> from progress_instrument import ProgressReport
+        >>> with ProgressReport("Analysis", steps=2, sinks=[]) as report:
+        ...     report.advance()
+        ...     child = report.create_subreport("Second half", steps=4)
+        ...     child.advance(2)
+        ...     report.fraction
+        0.75
+        >>> report.status
+        <Status.SUCCESS: 'success'>
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_advanced",
+        "_attributes",
+        "_cancel_hooks",
+        "_cancelled",
+        "_children",
+        "_context_tokens",
+        "_detached_logged",
+        "_error",
+        "_error_type",
+        "_failed_ids",
+        "_finished_at",
+        "_finished_ids",
+        "_finished_monotonic",
+        "_finished_weight",
+        "_fixed_fraction",
+        "_item",
+        "_item_index",
+        "_item_weight",
+        "_message",
+        "_omitted",
+        "_parent",
+        "_position",
+        "_report_id",
+        "_running_count",
+        "_started_at",
+        "_started_monotonic",
+        "_status",
+        "_steps",
+        "_tree",
+        "_unit",
+        "_weight",
+    )
+
+    def __init__(
+        self,
+        step_message: str = "",
+        *,
+        steps: int = 0,
+        report_id: str | None = None,
+        sinks: Iterable[Any] | None = None,
+        unit: str | None = None,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
+        if report_id is not None and (not isinstance(report_id, str) or not report_id):
+            raise ValueError(f"report_id must be a non-empty str, got {report_id!r}")
+        self._init(
+            _check_message(step_message),
+            _check_steps(steps),
+            _check_unit(unit),
+            _check_attributes(attributes),
+            1.0,
+            None,
+            _Tree(_check_sinks(sinks)),
+            report_id or new_report_id(),
+        )
+
+    def _init(
+        self,
+        message: str,
+        steps: int,
+        unit: str | None,
+        attributes: dict[str, AttributeValue] | None,
+        weight: float,
+        parent: ProgressReport | None,
+        tree: _Tree,
+        report_id: str,
+    ) -> None:
+        self._report_id = report_id
+        self._message = message
+        self._steps = steps
+        self._status = Status.RUNNING
+        self._parent = parent
+        self._tree = tree
+        self._weight = weight
+        self._unit = unit
+        self._attributes = attributes
+        self._advanced = 0.0
+        self._started_at: float | None = clocks.wall()
+        self._finished_at: float | None = None
+        self._started_monotonic: float | None = clocks.monotonic()
+        self._finished_monotonic: float | None = None
+        self._error: str | None = None
+        self._error_type: str | None = None
+        self._cancelled = False
+        self._omitted = 0
+        self._children: dict[str, ProgressReport] | None = None
+        self._running_count = 0
+        self._finished_ids: deque[str] | None = None
+        self._failed_ids: deque[str] | None = None
+        self._finished_weight = 0.0
+        self._position: Callable[[], int] | None = None
+        self._item = -1
+        self._item_index = -1
+        self._item_weight = 0.0
+        self._fixed_fraction: float | None = None
+        self._cancel_hooks: list[Callable[[], object]] | None = None
+        self._context_tokens: list[tuple[ProgressReport | None, Token[ProgressReport | None]]] | None = None
+        self._detached_logged = False
+
+    # -- read-only fields ------------------------------------------------------------------------
+
+    @property
+    def report_id(self) -> str:
+        """Unique id of this report, across processes and hosts."""
+        return self._report_id
+
+    @property
+    def step_message(self) -> str:
+        """What this report is about."""
+        return self._message
+
+    @property
+    def steps(self) -> int:
+        """Expected total in the report's own units; 0 means unknown (indeterminate)."""
+        return self._steps
+
+    @property
+    def status(self) -> Status:
+        """`Status.RUNNING` until finished, then `SUCCESS` or `ERROR`."""
+        return self._status
+
+    @property
+    def parent(self) -> ProgressReport | None:
+        """The report this one is a child of; None for a root or a detached report."""
+        return self._parent
+
+    @property
+    def children(self) -> list[ProgressReport]:
+        """The retained children in creation order (running ones, and the most recent finished)."""
+        with self._tree.lock:
+            return list(self._children.values()) if self._children else []
+
+    @property
+    def weight(self) -> float:
+        """How many of the parent's units this report is worth."""
+        return self._weight
+
+    @property
+    def unit(self) -> str | None:
+        """Display name of one unit, such as ``"files"``."""
+        return self._unit
+
+    @property
+    def attributes(self) -> dict[str, AttributeValue]:
+        """A copy of the report's attributes."""
+        attributes = self._attributes
+        return dict(attributes) if attributes else {}
+
+    @property
+    def completed(self) -> float:
+        """Units done: what `advance()` added, or for a loop the items finished."""
+        position = self._position
+        if position is not None:
+            return float(position())
+        return self._advanced
+
+    @property
+    def started_at(self) -> float | None:
+        """Epoch seconds at start; None only for a report read from a payload that lacks it."""
+        return self._started_at
+
+    @property
+    def finished_at(self) -> float | None:
+        """Epoch seconds at finish, None while running."""
+        return self._finished_at
+
+    @property
+    def error(self) -> str | None:
+        """``"Type: message"`` of a failure, else None."""
+        return self._error
+
+    @property
+    def error_type(self) -> str | None:
+        """Qualified class name of the exception that failed the report, when there was one."""
+        return self._error_type
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether `cancel()` reached this report."""
+        return self._cancelled
+
+    @property
+    def omitted_children(self) -> int:
+        """Children no longer listed in `children` (retention bound), counted here instead."""
+        return self._omitted
+
+    @property
+    def finished(self) -> bool:
+        """Whether the report has finished (successfully or not)."""
+        return self._status is not Status.RUNNING
+
+    # -- derived values --------------------------------------------------------------------------
+
+    @property
+    def fraction(self) -> float:
+        """Deterministic fraction done in [0, 1]; 1.0 once finished, 0.0 while indeterminate."""
+        if self._status is not Status.RUNNING:
+            return 1.0
+        with self._tree.lock:
+            return _fraction_locked(self)
+
+    def _elapsed(self) -> float:
+        start = self._started_monotonic
+        if start is None:
+            # Read from a payload: only wall-clock times are known.
+            if self._started_at is None:
+                return 0.0
+            end = self._finished_at if self._finished_at is not None else clocks.wall()
+            return max(0.0, end - self._started_at)
+        end = self._finished_monotonic if self._finished_monotonic is not None else clocks.monotonic()
+        return max(0.0, end - start)
+
+    @property
+    def rate(self) -> float:
+        """Units per second: ``fraction × steps / elapsed``, or ``completed / elapsed`` when indeterminate."""
+        elapsed = self._elapsed()
+        if elapsed <= 0.0:
+            return 0.0
+        if self._steps:
+            return self.fraction * self._steps / elapsed
+        return self.completed / elapsed
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Estimated seconds left: ``elapsed × (1 − f) / f``; None while f is 0, 0.0 once finished."""
+        if self._status is not Status.RUNNING:
+            return 0.0
+        done = self.fraction
+        if done <= 0.0:
+            return None
+        return self._elapsed() * (1.0 - done) / done
+
+    # -- changing the report ---------------------------------------------------------------------
+
+    def advance(self, n: float = 1) -> None:
+        """Add `n` units to `completed`; ignored once finished and on a loop (`track`) node."""
+        if isinstance(n, bool) or not isinstance(n, (int, float)) or not n >= 0 or n == math.inf:
+            raise ValueError(f"advance(n) needs a finite number >= 0, got {n!r}")
+        if self._position is not None:
+            self._log_once("advance() is ignored on a track node: it counts its items itself")
+            return
+        with self._tree.lock:
+            if self._status is not Status.RUNNING:
+                return
+            self._advanced += n
+            self._fixed_fraction = None
+        self._emit_progress()
+
+    def update(self, *, steps: int | None = None, step_message: str | None = None, unit: str | None = None) -> None:
+        """Change the total, the message or the unit mid-run; a fraction may drop when `steps` grows."""
+        if steps is not None:
+            _check_steps(steps)
+        if step_message is not None:
+            _check_message(step_message)
+        _check_unit(unit)
+        with self._tree.lock:
+            if steps is not None:
+                self._steps = steps
+            if step_message is not None:
+                self._message = step_message
+            if unit is not None:
+                self._unit = unit
+        self._emit_progress()
+
+    def set_attribute(self, key: str, value: AttributeValue) -> None:
+        """Set one attribute (str, int, float or bool), like an OpenTelemetry span attribute."""
+        _check_attribute(key, value)
+        with self._tree.lock:
+            if self._attributes is None:
+                self._attributes = {}
+            self._attributes[key] = value
+
+    def create_subreport(
+        self,
+        step_message: str,
+        *,
+        steps: int = 0,
+        weight: float = 1.0,
+        unit: str | None = None,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> ProgressReport:
+        """Add a running child worth `weight` of this report's units.
+
+        Under a finished report the child is detached: it works, but is not part of this tree.
+        """
+        _check_message(step_message)
+        _check_steps(steps)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < math.inf:
+            raise ValueError(f"weight must be a finite number >= 0, got {weight!r}")
+        _check_unit(unit)
+        checked_attributes = _check_attributes(attributes)
+        child = ProgressReport.__new__(ProgressReport)
+        tree = self._tree
+        with tree.lock:
+            if self._status is not Status.RUNNING:
+                detached = True
+            else:
+                detached = False
+                child._init(step_message, steps, unit, checked_attributes, float(weight), self, tree, new_report_id())
+                child._cancelled = self._cancelled
+                position = self._position
+                if position is not None:
+                    child._item = position()
+                if self._children is None:
+                    self._children = {}
+                self._children[child._report_id] = child
+                self._running_count += 1
+        if detached:
+            child._init(step_message, steps, unit, checked_attributes, float(weight), None, _Tree([]), new_report_id())
+            self._log_once(f"child {step_message!r} created under a finished report is detached")
+            return child
+        emitter = tree.emitter
+        if emitter is not None:
+            emitter.started(child)
+        return child
+
+    def complete(self, status: Status | str = Status.SUCCESS, *, error: BaseException | str | None = None) -> None:
+        """Finish the report; a no-op when already finished (the first outcome stands).
+
+        Running descendants finish first: with this status and error when this report fails,
+        otherwise as ``error`` with "unfinished when parent finished".
+
+        Args:
+            status: `Status.SUCCESS` or `Status.ERROR` (or their string values).
+            error: The exception or text of a failure; an exception gives ``"Type: message"``.
+        """
+        try:
+            final = Status(status)
+        except ValueError:
+            raise ValueError(f"status must be 'success' or 'error', got {status!r}") from None
+        if final is Status.RUNNING:
+            raise ValueError("complete() needs a final status, 'success' or 'error', not 'running'")
+        if isinstance(error, BaseException):
+            outcome = outcome_of_exception(error)
+            if final is Status.ERROR and outcome.status is not Status.ERROR:
+                # An exit the exit paths call a success (SystemExit(0)), reported failed on purpose.
+                text, error_type = describe_exception(error)
+                outcome = Outcome(Status.ERROR, error=text, error_type=error_type)
+            elif final is Status.SUCCESS:
+                outcome = SUCCESS_OUTCOME
+        elif final is Status.ERROR:
+            if error is not None and not isinstance(error, str):
+                raise TypeError(f"error must be an exception, a str or None, got {type(error).__name__}")
+            outcome = Outcome(Status.ERROR, error=error or _NO_MESSAGE_ERROR)
+        else:
+            outcome = SUCCESS_OUTCOME
+        self._finish(outcome)
+
+    def _finish(self, outcome: Outcome) -> None:
+        tree = self._tree
+        with tree.lock:
+            if self._status is not Status.RUNNING:
+                return
+            finished = _running_descendants_locked(self)
+            if outcome.status is Status.ERROR:
+                inherited = outcome
+            else:
+                inherited = Outcome(Status.ERROR, error=_UNFINISHED_ERROR)
+            # Deepest first, so every node finishes after its own descendants.
+            for node in reversed(finished):
+                node._finish_locked(inherited)
+            self._finish_locked(outcome)
+            finished.append(self)
+        emitter = tree.emitter
+        if emitter is not None:
+            for node in reversed(finished[:-1]):
+                emitter.finished(node)
+            emitter.finished(self)
+
+    def _finish_locked(self, outcome: Outcome) -> None:
+        position = self._position
+        if position is not None:
+            self._advanced = float(position())
+            self._position = None
+        self._status = outcome.status
+        self._error = outcome.error
+        self._error_type = outcome.error_type
+        if outcome.cancelled:
+            self._cancelled = True
+        self._finished_at = clocks.wall()
+        self._finished_monotonic = clocks.monotonic()
+        self._fixed_fraction = None
+        parent = self._parent
+        if parent is not None:
+            parent._child_finished_locked(self)
+
+    def _child_finished_locked(self, child: ProgressReport) -> None:
+        self._running_count -= 1
+        if self._position is not None:
+            # A loop counts children per item; children of earlier items are already counted by it.
+            if child._item > self._item_index:
+                self._item_index = child._item
+                self._item_weight = child._weight
+            elif child._item == self._item_index:
+                self._item_weight += child._weight
+        else:
+            self._finished_weight += child._weight
+        children = self._children
+        assert children is not None
+        if child._status is Status.SUCCESS:
+            if self._finished_ids is None:
+                self._finished_ids = deque()
+            kept = self._finished_ids
+            limit = RETAINED_FINISHED
+        else:
+            if self._failed_ids is None:
+                self._failed_ids = deque()
+            kept = self._failed_ids
+            limit = RETAINED_FAILED
+        kept.append(child._report_id)
+        while len(kept) > limit:
+            del children[kept.popleft()]
+            self._omitted += 1
+
+    # -- cancellation ----------------------------------------------------------------------------
+
+    def cancel(self) -> bool:
+        """Ask the work under this report to stop; return False when it has already finished.
+
+        Marks this report and its running descendants ``cancelled``; the next `check()`, `step`
+        entry or `track` item under them raises `ProgressCancelled`. Finishes nothing by itself.
+        """
+        with self._tree.lock:
+            if self._status is not Status.RUNNING:
+                return False
+            nodes = _running_descendants_locked(self)
+            nodes.insert(0, self)
+            hooks: list[Callable[[], object]] = []
+            for node in nodes:
+                node._cancelled = True
+                if node._cancel_hooks:
+                    hooks.extend(node._cancel_hooks)
+        for hook in hooks:
+            hook()
+        emitter = self._tree.emitter
+        if emitter is not None:
+            for node in nodes:
+                emitter.progressed(node)
+        return True
+
+    def check(self) -> None:
+        """Raise `ProgressCancelled` when this report was cancelled; otherwise do nothing."""
+        if self._cancelled:
+            raise ProgressCancelled(f"{self._message or self._report_id!r} was cancelled")
+
+    # -- hooks for `track` -----------------------------------------------------------------------
+
+    def _set_position_source(self, position: Callable[[], int] | None) -> None:
+        """Make this a loop node whose items done are read lazily from `position` (`track`)."""
+        with self._tree.lock:
+            if self._status is Status.RUNNING:
+                self._position = position
+
+    def _add_cancel_hook(self, hook: Callable[[], object]) -> None:
+        """Call `hook` (from the cancelling thread) when this report is cancelled."""
+        with self._tree.lock:
+            if self._cancel_hooks is None:
+                self._cancel_hooks = []
+            self._cancel_hooks.append(hook)
+            already = self._cancelled
+        if already:
+            hook()
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _emit_progress(self) -> None:
+        emitter = self._tree.emitter
+        if emitter is not None:
+            emitter.progressed(self)
+
+    def _log_once(self, message: str) -> None:
+        if self._detached_logged:
+            return
+        self._detached_logged = True
+        import logging
+
+        logging.getLogger("progress_instrument").debug("%s (report %s)", message, self._report_id)
+
+    # -- context manager -------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        entered = _context.enter_report(self)
+        if self._context_tokens is None:
+            self._context_tokens = []
+        self._context_tokens.append(entered)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        tokens = self._context_tokens
+        if tokens:
+            previous, token = tokens.pop()
+            _context.leave_report(self, previous, token)
+        self._finish(outcome_of_exception(exc))
+
+    # -- wire format (implemented in _wire / _wire_read, imported lazily: they need json) --------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The snapshot of this report's tree in the DASF shape, within 256 KiB and 256 levels."""
+        from ._wire import snapshot_dict
+
+        return snapshot_dict(self)
+
+    def to_json(self) -> str:
+        """`to_dict()` as compact JSON text."""
+        from ._wire import snapshot_json
+
+        return snapshot_json(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, max_depth: int = 256) -> ProgressReport:
+        """Read a snapshot (ours or DASF's); raise `ValueError` naming what is wrong."""
+        from ._wire_read import read_tree
+
+        return read_tree(data, max_depth=max_depth)
+
+    @classmethod
+    def from_json(
+        cls, payload: str | bytes, *, max_bytes: int = 16 * 1024 * 1024, max_depth: int = 256
+    ) -> ProgressReport:
+        """Read JSON text of a snapshot (ours or a ``deprogressapi`` ``model_dump_json()``).
+
+        Raises:
+            ValueError: Malformed JSON, a payload over `max_bytes`, nesting over `max_depth`, or a
+                field of the wrong type; the message names the field.
+        """
+        from ._wire_read import read_json
+
+        return read_json(payload, max_bytes=max_bytes, max_depth=max_depth)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ProgressReport {self._message!r} id={self._report_id} status={self._status.value} "
+            f"fraction={self.fraction:.3f}>"
+        )
+
+
+ProgressReport.__module__ = "progress_instrument"
+
+
+def _running_descendants_locked(report: ProgressReport) -> list[ProgressReport]:
+    """Running descendants of `report` in pre-order (iterative: trees may be deeper than the stack)."""
+    found: list[ProgressReport] = []
+    stack = [report]
+    while stack:
+        node = stack.pop()
+        if not node._running_count or not node._children:
+            continue
+        running = [child for child in node._children.values() if child._status is Status.RUNNING]
+        found.extend(running)
+        stack.extend(reversed(running))
+    return found
+
+
+def _own_fraction_locked(node: ProgressReport) -> float | None:
+    """The node's fraction when it needs no running child's, else None."""
+    if node._status is not Status.RUNNING:
+        return 1.0
+    if node._fixed_fraction is not None:
+        return node._fixed_fraction
+    if node._steps == 0:
+        return 0.0
+    if not node._running_count:
+        position = node._position
+        return _combine_locked(node, 0.0, position() if position is not None else -1)
+    return None
+
+
+def _combine_locked(node: ProgressReport, running_share: float, item: int) -> float:
+    """Combine a node's own progress with its counted running children's `running_share`.
+
+    For a loop node, `item` is the position the counted children were chosen at.
+    """
+    if node._position is not None:
+        current = node._item_weight if node._item_index == item else 0.0
+        done = item + min(1.0, current + running_share)
+    else:
+        done = node._advanced + node._finished_weight + running_share
+    return min(1.0, done / node._steps)
+
+
+def _fraction_locked(report: ProgressReport, values: dict[int, float] | None = None) -> float:
+    """SPEC §1's fraction, computed bottom-up without recursion.
+
+    `values` memoises fractions by node id across calls made under one hold of the lock.
+    """
+    if values is None:
+        own = _own_fraction_locked(report)
+        if own is not None:
+            return own
+        values = {}
+    elif id(report) in values:
+        return values[id(report)]
+    # Each node's counted children are listed once: a loop's position may move meanwhile.
+    stack: list[tuple[ProgressReport, int, list[ProgressReport] | None]] = [(report, -1, None)]
+    while stack:
+        node, item, counted = stack.pop()
+        if counted is not None:
+            share = 0.0
+            for child in counted:
+                share += child._weight * values[id(child)]
+            values[id(node)] = _combine_locked(node, share, item)
+            continue
+        if id(node) in values:
+            continue
+        own = _own_fraction_locked(node)
+        if own is not None:
+            values[id(node)] = own
+            continue
+        item, counted = _counted_running_children(node)
+        stack.append((node, item, counted))
+        stack.extend((child, -1, None) for child in counted)
+    return values[id(report)]
+
+
+def _counted_running_children(node: ProgressReport) -> tuple[int, list[ProgressReport]]:
+    """The running children that count toward `node`, and for a loop the item they belong to."""
+    children = node._children
+    running = [child for child in children.values() if child._status is Status.RUNNING] if children else []
+    position = node._position
+    if position is None:
+        return -1, running
+    # Only the current item's children count; earlier items are counted by the position.
+    item = position()
+    return item, [child for child in running if child._item == item]

@@ -1,0 +1,270 @@
+"""Writing the wire format: snapshots in the DASF shape and events (SPEC §2).
+
+A snapshot is taken under the tree lock as plain dicts, then, only when the whole tree serializes
+over `MAX_SNAPSHOT_BYTES`, reduced deterministically: finished subtrees shrink to their root, then
+older finished siblings go, then running siblings past the first 50, each counted in the parent's
+``omitted_children``; as a last resort the latest nodes in tree order go. Sizes are tracked exactly
+(compact UTF-8 JSON), so the result is the largest such reduction that fits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+from ._outcome import Status
+from ._tree import _fraction_locked
+
+if TYPE_CHECKING:
+    from ._tree import ProgressReport
+
+__all__ = [
+    "MAX_SNAPSHOT_BYTES",
+    "MAX_SNAPSHOT_DEPTH",
+    "MAX_MESSAGE_CHARS",
+    "MAX_ERROR_CHARS",
+    "snapshot_dict",
+    "snapshot_json",
+    "event_dict",
+]
+
+MAX_SNAPSHOT_BYTES = 256 * 1024
+MAX_SNAPSHOT_DEPTH = 256
+MAX_MESSAGE_CHARS = 500
+MAX_ERROR_CHARS = 2000
+MAX_ATTRIBUTES = 32
+MAX_ATTRIBUTE_KEY_CHARS = 100
+MAX_ATTRIBUTE_VALUE_CHARS = 500
+RUNNING_SIBLINGS_KEPT = 50
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if not text.isascii():
+        # A lone surrogate cannot be written as UTF-8; replace it rather than fail the snapshot.
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _attributes(report: ProgressReport) -> dict[str, Any]:
+    attributes = report._attributes
+    if not attributes:
+        return {}
+    kept: dict[str, Any] = {}
+    for key, value in attributes.items():
+        if len(kept) == MAX_ATTRIBUTES:
+            break
+        if isinstance(value, str):
+            value = _clip(value, MAX_ATTRIBUTE_VALUE_CHARS)
+        elif isinstance(value, float) and not math.isfinite(value):
+            value = str(value)  # JSON has no NaN or infinity
+        kept[_clip(key, MAX_ATTRIBUTE_KEY_CHARS)] = value
+    return kept
+
+
+def _own_fields(report: ProgressReport, fraction: float) -> dict[str, Any]:
+    """The node's fields in the DASF order, then our extensions (no children)."""
+    error = report._error
+    position = report._position
+    return {
+        "report_type": "tree",
+        "report_id": report._report_id,
+        "step_message": _clip(report._message, MAX_MESSAGE_CHARS),
+        "steps": report._steps,
+        "status": report._status.value,
+        "fraction": fraction,
+        "completed": float(position()) if position is not None else report._advanced,
+        "weight": report._weight,
+        "started_at": report._started_at,
+        "finished_at": report._finished_at,
+        "error": _clip(error, MAX_ERROR_CHARS) if error is not None else None,
+        "error_type": report._error_type,
+        "cancelled": report._cancelled,
+        "omitted_children": report._omitted,
+        "unit": report._unit,
+        "attributes": _attributes(report),
+    }
+
+
+class _Node:
+    """One node of a snapshot being built, with the bookkeeping the reduction needs."""
+
+    __slots__ = ("alive", "children", "fields", "order", "parent", "running", "size", "subtree")
+
+    def __init__(self, fields: dict[str, Any], parent: _Node | None, running: bool, order: int) -> None:
+        self.fields = fields
+        self.children: list[_Node] = []
+        self.parent = parent
+        self.running = running
+        self.size = 0
+        self.subtree = 0
+        self.alive = True
+        self.order = order
+
+
+def _capture(report: ProgressReport) -> list[_Node]:
+    """Copy the tree into `_Node`s in pre-order under the lock, cut at `MAX_SNAPSHOT_DEPTH` levels."""
+    nodes: list[_Node] = []
+    with report._tree.lock:
+        memo: dict[int, float] = {}
+        stack: list[tuple[ProgressReport, _Node | None, int]] = [(report, None, 1)]
+        while stack:
+            live, parent, depth = stack.pop()
+            fields = _own_fields(live, _fraction_locked(live, memo))
+            node = _Node(fields, parent, live._status is Status.RUNNING, len(nodes))
+            nodes.append(node)
+            if parent is not None:
+                parent.children.append(node)
+            children = list(live._children.values()) if live._children else []
+            if depth >= MAX_SNAPSHOT_DEPTH:
+                fields["omitted_children"] += len(children)
+                continue
+            stack.extend((child, node, depth + 1) for child in reversed(children))
+    return nodes
+
+
+def _assemble(node: _Node) -> dict[str, Any]:
+    """Link the captured dicts into one nested dict (iteratively: trees may be 256 deep)."""
+    for each in [node, *_descendants(node)]:
+        each.fields["children"] = [child.fields for child in each.children if child.alive]
+    return node.fields
+
+
+def _descendants(node: _Node) -> list[_Node]:
+    found: list[_Node] = []
+    stack = list(reversed(node.children))
+    while stack:
+        each = stack.pop()
+        if each.alive:
+            found.append(each)
+            stack.extend(reversed(each.children))
+    return found
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+class _Reducer:
+    """Drops nodes from a captured snapshot, keeping its exact serialized size in `total`."""
+
+    def __init__(self, nodes: list[_Node]) -> None:
+        self.nodes = nodes
+        for node in nodes:
+            node.fields["children"] = []
+            node.size = _utf8_size(_dumps(node.fields))
+        for node in reversed(nodes):
+            node.subtree = node.size + sum(child.subtree for child in node.children) + max(0, len(node.children) - 1)
+        self.total = nodes[0].subtree
+
+    def fits(self) -> bool:
+        return self.total <= MAX_SNAPSHOT_BYTES
+
+    def remove(self, node: _Node) -> None:
+        parent = node.parent
+        assert parent is not None and node.alive
+        alive_siblings = sum(1 for child in parent.children if child.alive)
+        shrink = node.subtree + (1 if alive_siblings > 1 else 0)
+        node.alive = False
+        for each in _descendants_including_dead(node):
+            each.alive = False
+        fields = parent.fields
+        old_digits = len(str(fields["omitted_children"]))
+        fields["omitted_children"] += 1
+        grow = len(str(fields["omitted_children"])) - old_digits
+        parent.size += grow
+        ancestor: _Node | None = parent
+        while ancestor is not None:
+            ancestor.subtree += grow - shrink
+            ancestor = ancestor.parent
+        self.total += grow - shrink
+
+    def reduce(self) -> None:
+        non_root = self.nodes[1:]
+        # 1. Finished subtrees shrink to their root.
+        for node in self.nodes:
+            if self.fits():
+                return
+            if node.alive and not node.running:
+                for child in node.children:
+                    if child.alive and not self.fits():
+                        self.remove(child)
+        # 2. Older finished siblings go (children are in creation order, so tree order is age).
+        for node in non_root:
+            if self.fits():
+                return
+            if node.alive and not node.running:
+                self.remove(node)
+        # 3. Running siblings past the first 50.
+        for node in self.nodes:
+            if self.fits():
+                return
+            running = [child for child in node.children if child.alive and child.running]
+            for child in running[RUNNING_SIBLINGS_KEPT:]:
+                if self.fits():
+                    break
+                self.remove(child)
+        # 4. Whatever is still too big: the latest nodes in tree order go first.
+        for node in reversed(non_root):
+            if self.fits():
+                return
+            if node.alive:
+                self.remove(node)
+
+
+def _descendants_including_dead(node: _Node) -> list[_Node]:
+    found: list[_Node] = []
+    stack = list(node.children)
+    while stack:
+        each = stack.pop()
+        found.append(each)
+        stack.extend(each.children)
+    return found
+
+
+def _snapshot(report: ProgressReport) -> tuple[dict[str, Any], str]:
+    nodes = _capture(report)
+    tree = _assemble(nodes[0])
+    text = _dumps(tree)
+    if _utf8_size(text) <= MAX_SNAPSHOT_BYTES:
+        return tree, text
+    reducer = _Reducer(nodes)
+    reducer.reduce()
+    tree = _assemble(nodes[0])
+    return tree, _dumps(tree)
+
+
+def snapshot_dict(report: ProgressReport) -> dict[str, Any]:
+    """The report's tree as nested JSON-ready dicts (SPEC §2 snapshot)."""
+    return _snapshot(report)[0]
+
+
+def snapshot_json(report: ProgressReport) -> str:
+    """The report's tree as compact JSON text, at most `MAX_SNAPSHOT_BYTES` of UTF-8."""
+    return _snapshot(report)[1]
+
+
+def event_dict(report: ProgressReport, event: str, seq: int, time: float) -> dict[str, Any]:
+    """One event (SPEC §2): the node's own fields plus ``event``, ``parent_id``, ``seq`` and ``time``.
+
+    A ``"snapshot"`` event also carries the whole tree of `report` under ``"snapshot"``.
+    """
+    with report._tree.lock:
+        fields = _own_fields(report, _fraction_locked(report))
+        parent = report._parent
+    del fields["report_type"]
+    message: dict[str, Any] = {
+        "event": event,
+        "report_id": fields.pop("report_id"),
+        "parent_id": parent._report_id if parent is not None else None,
+        "seq": seq,
+        "time": time,
+    }
+    message.update(fields)
+    if event == "snapshot":
+        message["snapshot"] = snapshot_dict(report)
+    return message

@@ -1,0 +1,233 @@
+"""Reading the wire format: snapshots (ours and DASF's) and event fields, as untrusted input.
+
+Nothing here executes code or recurses over the input: trees are walked with an explicit stack,
+payloads are size-checked before parsing, and every bad value gets a `ValueError` naming its place
+(``root.children[3].steps``) and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from ._ids import new_report_id
+from ._outcome import Status
+from ._tree import _NO_MESSAGE_ERROR, ProgressReport, _Tree
+
+__all__ = ["read_json", "read_tree", "read_fields", "new_node", "apply_fields", "DEFAULT_MAX_BYTES"]
+
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+
+_STATUSES = {status.value: status for status in Status}
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON (no NaN or infinity)")
+
+
+def read_json(payload: str | bytes | bytearray, *, max_bytes: int, max_depth: int) -> ProgressReport:
+    """Parse and validate JSON text of a snapshot."""
+    if isinstance(payload, (bytes, bytearray)):
+        size = len(payload)
+    elif isinstance(payload, str):
+        size = (
+            len(payload)
+            if payload.isascii() or len(payload) > max_bytes
+            else len(payload.encode("utf-8", "surrogatepass"))
+        )
+    else:
+        raise ValueError(f"payload must be str or bytes, got {type(payload).__name__}")
+    if size > max_bytes:
+        raise ValueError(f"payload is {size} bytes, over the limit of {max_bytes} (raise max_bytes to read it)")
+    import json  # lazily: `import progress_instrument` must not pay for it (SPEC §10)
+
+    try:
+        data = json.loads(payload, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError(f"payload is nested too deeply to parse (the limit is {max_depth} levels)") from None
+    except ValueError as error:
+        raise ValueError(f"malformed JSON payload: {error}") from None
+    return read_tree(data, max_depth=max_depth)
+
+
+def _type_name(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _number(
+    data: Mapping[str, Any],
+    key: str,
+    path: str,
+    default: float | None,
+    *,
+    low: float = 0.0,
+    high: float = math.inf,
+    nullable: bool = False,
+) -> float | None:
+    value = data.get(key, default)
+    if value is None and (nullable or default is None):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{path}.{key}: expected a number, got {_type_name(value)}")
+    if not (low <= value <= high) or value == math.inf:
+        raise ValueError(f"{path}.{key}: {value!r} is out of range [{low}, {high}]")
+    return float(value)
+
+
+def _optional_str(data: Mapping[str, Any], key: str, path: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{path}.{key}: expected a string or null, got {_type_name(value)}")
+    return value
+
+
+def read_fields(data: object, path: str) -> dict[str, Any]:
+    """Validate one node's own fields (not its children) and return them normalised."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{path}: expected an object, got {_type_name(data)}")
+    report_type = data.get("report_type", "tree")
+    if report_type != "tree":
+        raise ValueError(f"{path}.report_type: expected 'tree', got {report_type!r}")
+    message = data.get("step_message")
+    if not isinstance(message, str):
+        raise ValueError(f"{path}.step_message: expected a string, got {_type_name(message)}")
+    steps = data.get("steps", 0)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"{path}.steps: expected an integer >= 0, got {steps!r}")
+    status_value = data.get("status", "running")
+    status = _STATUSES.get(status_value) if isinstance(status_value, str) else None
+    if status is None:
+        raise ValueError(f"{path}.status: expected one of 'running', 'success', 'error', got {status_value!r}")
+    report_id = data.get("report_id")
+    if report_id is not None and not isinstance(report_id, str):
+        raise ValueError(f"{path}.report_id: expected a string, got {_type_name(report_id)}")
+    cancelled = data.get("cancelled", False)
+    if not isinstance(cancelled, bool):
+        raise ValueError(f"{path}.cancelled: expected true or false, got {cancelled!r}")
+    omitted = data.get("omitted_children", 0)
+    if isinstance(omitted, bool) or not isinstance(omitted, int) or omitted < 0:
+        raise ValueError(f"{path}.omitted_children: expected an integer >= 0, got {omitted!r}")
+    attributes = data.get("attributes") or {}
+    if not isinstance(attributes, Mapping):
+        raise ValueError(f"{path}.attributes: expected an object, got {_type_name(attributes)}")
+    for key, value in attributes.items():
+        if not isinstance(value, (str, int, float, bool)):
+            raise ValueError(f"{path}.attributes.{key}: expected a string, number or boolean, got {_type_name(value)}")
+    error = _optional_str(data, "error", path)
+    if status is Status.ERROR and not error:
+        error = _NO_MESSAGE_ERROR
+    return {
+        "report_id": report_id or None,
+        "step_message": message,
+        "steps": steps,
+        "status": status,
+        "fraction": _number(data, "fraction", path, None, high=1.0, nullable=True),
+        "completed": _number(data, "completed", path, 0.0),
+        "weight": _number(data, "weight", path, 1.0),
+        "started_at": _number(data, "started_at", path, None, low=-math.inf, nullable=True),
+        "finished_at": _number(data, "finished_at", path, None, low=-math.inf, nullable=True),
+        "error": error,
+        "error_type": _optional_str(data, "error_type", path),
+        "cancelled": cancelled,
+        "omitted_children": omitted,
+        "unit": _optional_str(data, "unit", path),
+        "attributes": dict(attributes) if attributes else None,
+    }
+
+
+def new_node(fields: dict[str, Any], report_id: str, parent: ProgressReport | None, tree: _Tree) -> ProgressReport:
+    """Make a report holding `fields` and attach it as the last child of `parent`."""
+    report = ProgressReport.__new__(ProgressReport)
+    report._init(
+        fields["step_message"],
+        fields["steps"],
+        fields["unit"],
+        fields["attributes"],
+        fields["weight"] or 0.0,
+        parent,
+        tree,
+        report_id,
+    )
+    report._started_monotonic = None
+    apply_fields(report, fields)
+    if parent is not None:
+        if parent._children is None:
+            parent._children = {}
+        parent._children[report_id] = report
+        if report._status is Status.RUNNING:
+            parent._running_count += 1
+        else:
+            _count_finished_child(parent, report)
+    return report
+
+
+def _count_finished_child(parent: ProgressReport, child: ProgressReport) -> None:
+    parent._finished_weight += child._weight
+    if child._status is Status.SUCCESS:
+        if parent._finished_ids is None:
+            parent._finished_ids = deque()
+        parent._finished_ids.append(child._report_id)
+    else:
+        if parent._failed_ids is None:
+            parent._failed_ids = deque()
+        parent._failed_ids.append(child._report_id)
+
+
+def apply_fields(report: ProgressReport, fields: dict[str, Any]) -> None:
+    """Overwrite a read report's fields with newer ones (a later event about it)."""
+    was_running = report._status is Status.RUNNING
+    report._message = fields["step_message"]
+    report._steps = fields["steps"]
+    report._status = fields["status"]
+    report._unit = fields["unit"]
+    report._attributes = fields["attributes"]
+    report._advanced = fields["completed"]
+    report._fixed_fraction = fields["fraction"]
+    report._started_at = fields["started_at"]
+    report._finished_at = fields["finished_at"]
+    report._error = fields["error"]
+    report._error_type = fields["error_type"]
+    report._cancelled = fields["cancelled"]
+    report._omitted = fields["omitted_children"]
+    parent = report._parent
+    if (
+        was_running
+        and report._status is not Status.RUNNING
+        and parent is not None
+        and report._report_id in (parent._children or {})
+    ):
+        parent._running_count -= 1
+        _count_finished_child(parent, report)
+
+
+def read_tree(data: Mapping[str, Any], *, max_depth: int) -> ProgressReport:
+    """Build a report tree from snapshot dicts, iteratively, validating every node."""
+    tree = _Tree([])
+    seen: set[str] = set()
+    root: ProgressReport | None = None
+    stack: list[tuple[object, ProgressReport | None, str, int]] = [(data, None, "root", 1)]
+    while stack:
+        node_data, parent, path, depth = stack.pop()
+        if depth > max_depth:
+            raise ValueError(f"{path}: nesting depth exceeds the limit of {max_depth} levels")
+        fields = read_fields(node_data, path)
+        assert isinstance(node_data, Mapping)
+        children = node_data.get("children", [])
+        if not isinstance(children, list):
+            raise ValueError(f"{path}.children: expected a list, got {_type_name(children)}")
+        report_id = fields["report_id"]
+        if report_id is None or report_id in seen:
+            # deprogressapi calls every node "root": keep the first, renumber the rest.
+            report_id = new_report_id()
+        seen.add(report_id)
+        report = new_node(fields, report_id, parent, tree)
+        if root is None:
+            root = report
+        stack.extend(
+            (child, report, f"{path}.children[{index}]", depth + 1)
+            for index, child in reversed(list(enumerate(children)))
+        )
+    assert root is not None
+    return root
