@@ -2,8 +2,7 @@
 
 Every node of one tree shares a `_Tree`: one lock, so that compound updates (a child finishing adds
 its weight to the parent and frees its place) are atomic, and the emission hook of the root.
-Fractions are pulled, never pushed: reading one walks the running part of the subtree, so writes
-stay O(1) and a loop's position can be read lazily from its source (`track`).
+Fractions are computed on read (`_fraction`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,17 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _context
+from ._checks import (
+    AttributeValue,
+    check_attribute,
+    check_attributes,
+    check_message,
+    check_sinks,
+    check_steps,
+    check_unit,
+)
 from ._clock import clocks
+from ._fraction import fraction_locked, running_descendants_locked
 from ._ids import new_report_id
 from ._outcome import (
     SUCCESS_OUTCOME,
@@ -34,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ProgressReport", "AttributeValue", "RETAINED_FINISHED", "RETAINED_FAILED"]
 
-AttributeValue = str | int | float | bool
 
 #: Finished children a node keeps (the most recent); older ones count in ``omitted_children``.
 RETAINED_FINISHED = 100
@@ -55,53 +63,6 @@ class _Tree:
         self.sinks = sinks
         # Set by the emission core when the root has sinks; None means nobody listens.
         self.emitter: Any = None
-
-
-def _check_steps(steps: object) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int):
-        raise TypeError(f"steps must be an int, got {type(steps).__name__}")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    return steps
-
-
-def _check_message(message: object, name: str = "step_message") -> str:
-    if not isinstance(message, str):
-        raise TypeError(f"{name} must be a str, got {type(message).__name__}")
-    return message
-
-
-def _check_unit(unit: object) -> str | None:
-    if unit is not None and not isinstance(unit, str):
-        raise TypeError(f"unit must be a str or None, got {type(unit).__name__}")
-    return unit
-
-
-def _check_attribute(key: object, value: object) -> None:
-    if not isinstance(key, str):
-        raise TypeError(f"attribute keys must be str, got {type(key).__name__}")
-    if not isinstance(value, (str, int, float, bool)):
-        raise TypeError(f"attribute {key!r} must be str, int, float or bool, got {type(value).__name__}")
-
-
-def _check_attributes(attributes: Mapping[str, AttributeValue] | None) -> dict[str, AttributeValue] | None:
-    if not attributes:
-        return None
-    if not isinstance(attributes, Mapping):
-        raise TypeError(f"attributes must be a mapping, got {type(attributes).__name__}")
-    for key, value in attributes.items():
-        _check_attribute(key, value)
-    return dict(attributes)
-
-
-def _check_sinks(sinks: Iterable[Any] | None) -> list[Any] | None:
-    if sinks is None:
-        return None
-    checked = list(sinks)
-    for sink in checked:
-        if not (callable(getattr(sink, "emit", None)) or callable(sink)):
-            raise TypeError(f"a sink must have an emit(event) method or be callable, got {sink!r}")
-    return checked
 
 
 class ProgressReport:
@@ -175,13 +136,13 @@ class ProgressReport:
         if report_id is not None and (not isinstance(report_id, str) or not report_id):
             raise ValueError(f"report_id must be a non-empty str, got {report_id!r}")
         self._init(
-            _check_message(step_message),
-            _check_steps(steps),
-            _check_unit(unit),
-            _check_attributes(attributes),
+            check_message(step_message),
+            check_steps(steps),
+            check_unit(unit),
+            check_attributes(attributes),
             1.0,
             None,
-            _Tree(_check_sinks(sinks)),
+            _Tree(check_sinks(sinks)),
             report_id or new_report_id(),
         )
 
@@ -328,7 +289,7 @@ class ProgressReport:
         if self._status is not Status.RUNNING:
             return 1.0
         with self._tree.lock:
-            return _fraction_locked(self)
+            return fraction_locked(self)
 
     def _elapsed(self) -> float:
         start = self._started_monotonic
@@ -380,10 +341,10 @@ class ProgressReport:
     def update(self, *, steps: int | None = None, step_message: str | None = None, unit: str | None = None) -> None:
         """Change the total, the message or the unit mid-run; a fraction may drop when `steps` grows."""
         if steps is not None:
-            _check_steps(steps)
+            check_steps(steps)
         if step_message is not None:
-            _check_message(step_message)
-        _check_unit(unit)
+            check_message(step_message)
+        check_unit(unit)
         with self._tree.lock:
             if steps is not None:
                 self._steps = steps
@@ -395,7 +356,7 @@ class ProgressReport:
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:
         """Set one attribute (str, int, float or bool), like an OpenTelemetry span attribute."""
-        _check_attribute(key, value)
+        check_attribute(key, value)
         with self._tree.lock:
             if self._attributes is None:
                 self._attributes = {}
@@ -414,12 +375,12 @@ class ProgressReport:
 
         Under a finished report the child is detached: it works, but is not part of this tree.
         """
-        _check_message(step_message)
-        _check_steps(steps)
+        check_message(step_message)
+        check_steps(steps)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < math.inf:
             raise ValueError(f"weight must be a finite number >= 0, got {weight!r}")
-        _check_unit(unit)
-        checked_attributes = _check_attributes(attributes)
+        check_unit(unit)
+        checked_attributes = check_attributes(attributes)
         child = ProgressReport.__new__(ProgressReport)
         tree = self._tree
         with tree.lock:
@@ -482,7 +443,7 @@ class ProgressReport:
         with tree.lock:
             if self._status is not Status.RUNNING:
                 return
-            finished = _running_descendants_locked(self)
+            finished = running_descendants_locked(self)
             if outcome.status is Status.ERROR:
                 inherited = outcome
             else:
@@ -554,7 +515,7 @@ class ProgressReport:
         with self._tree.lock:
             if self._status is not Status.RUNNING:
                 return False
-            nodes = _running_descendants_locked(self)
+            nodes = running_descendants_locked(self)
             nodes.insert(0, self)
             hooks: list[Callable[[], object]] = []
             for node in nodes:
@@ -671,90 +632,3 @@ class ProgressReport:
 
 
 ProgressReport.__module__ = "progress_instrument"
-
-
-def _running_descendants_locked(report: ProgressReport) -> list[ProgressReport]:
-    """Running descendants of `report` in pre-order (iterative: trees may be deeper than the stack)."""
-    found: list[ProgressReport] = []
-    stack = [report]
-    while stack:
-        node = stack.pop()
-        if not node._running_count or not node._children:
-            continue
-        running = [child for child in node._children.values() if child._status is Status.RUNNING]
-        found.extend(running)
-        stack.extend(reversed(running))
-    return found
-
-
-def _own_fraction_locked(node: ProgressReport) -> float | None:
-    """The node's fraction when it needs no running child's, else None."""
-    if node._status is not Status.RUNNING:
-        return 1.0
-    if node._fixed_fraction is not None:
-        return node._fixed_fraction
-    if node._steps == 0:
-        return 0.0
-    if not node._running_count:
-        position = node._position
-        return _combine_locked(node, 0.0, position() if position is not None else -1)
-    return None
-
-
-def _combine_locked(node: ProgressReport, running_share: float, item: int) -> float:
-    """Combine a node's own progress with its counted running children's `running_share`.
-
-    For a loop node, `item` is the position the counted children were chosen at.
-    """
-    if node._position is not None:
-        current = node._item_weight if node._item_index == item else 0.0
-        done = item + min(1.0, current + running_share)
-    else:
-        done = node._advanced + node._finished_weight + running_share
-    return min(1.0, done / node._steps)
-
-
-def _fraction_locked(report: ProgressReport, values: dict[int, float] | None = None) -> float:
-    """SPEC §1's fraction, computed bottom-up without recursion.
-
-    `values` memoises fractions by node id across calls made under one hold of the lock.
-    """
-    if values is None:
-        own = _own_fraction_locked(report)
-        if own is not None:
-            return own
-        values = {}
-    elif id(report) in values:
-        return values[id(report)]
-    # Each node's counted children are listed once: a loop's position may move meanwhile.
-    stack: list[tuple[ProgressReport, int, list[ProgressReport] | None]] = [(report, -1, None)]
-    while stack:
-        node, item, counted = stack.pop()
-        if counted is not None:
-            share = 0.0
-            for child in counted:
-                share += child._weight * values[id(child)]
-            values[id(node)] = _combine_locked(node, share, item)
-            continue
-        if id(node) in values:
-            continue
-        own = _own_fraction_locked(node)
-        if own is not None:
-            values[id(node)] = own
-            continue
-        item, counted = _counted_running_children(node)
-        stack.append((node, item, counted))
-        stack.extend((child, -1, None) for child in counted)
-    return values[id(report)]
-
-
-def _counted_running_children(node: ProgressReport) -> tuple[int, list[ProgressReport]]:
-    """The running children that count toward `node`, and for a loop the item they belong to."""
-    children = node._children
-    running = [child for child in children.values() if child._status is Status.RUNNING] if children else []
-    position = node._position
-    if position is None:
-        return -1, running
-    # Only the current item's children count; earlier items are counted by the position.
-    item = position()
-    return item, [child for child in running if child._item == item]

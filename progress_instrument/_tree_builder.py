@@ -153,3 +153,6 @@ def _all_descendants(report: ProgressReport) -> list[ProgressReport]:
         if node._children:
             stack.extend(node._children.values())
     return found
+
+
+TreeBuilder.__module__ = "progress_instrument"

@@ -13,8 +13,8 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+from ._fraction import fraction_locked
 from ._outcome import Status
-from ._tree import _fraction_locked
 
 if TYPE_CHECKING:
     from ._tree import ProgressReport
@@ -114,7 +114,7 @@ def _capture(report: ProgressReport) -> list[_Node]:
         stack: list[tuple[ProgressReport, _Node | None, int]] = [(report, None, 1)]
         while stack:
             live, parent, depth = stack.pop()
-            fields = _own_fields(live, _fraction_locked(live, memo))
+            fields = _own_fields(live, fraction_locked(live, memo))
             node = _Node(fields, parent, live._status is Status.RUNNING, len(nodes))
             nodes.append(node)
             if parent is not None:
@@ -254,7 +254,7 @@ def event_dict(report: ProgressReport, event: str, seq: int, time: float) -> dic
     A ``"snapshot"`` event also carries the whole tree of `report` under ``"snapshot"``.
     """
     with report._tree.lock:
-        fields = _own_fields(report, _fraction_locked(report))
+        fields = _own_fields(report, fraction_locked(report))
         parent = report._parent
     del fields["report_type"]
     message: dict[str, Any] = {
