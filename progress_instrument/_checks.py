@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = [
+    "is_valid_report_id",
     "AttributeValue",
     "check_steps",
     "check_message",
@@ -16,6 +17,22 @@ __all__ = [
 ]
 
 AttributeValue = str | int | float | bool
+
+
+MAX_REPORT_ID_CHARS = 200
+
+
+def is_valid_report_id(report_id: object) -> TypeGuard[str]:
+    """Whether `report_id` is a usable id: a non-empty str of at most 200 chars that UTF-8 can encode."""
+    if not isinstance(report_id, str) or not 0 < len(report_id) <= MAX_REPORT_ID_CHARS:
+        return False
+    if report_id.isascii():
+        return True
+    try:
+        report_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_steps(steps: object) -> int:

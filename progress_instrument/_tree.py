@@ -22,6 +22,7 @@ from ._checks import (
     check_sinks,
     check_steps,
     check_unit,
+    is_valid_report_id,
 )
 from ._clock import clocks
 from ._fraction import fraction_locked, running_descendants_locked
@@ -133,8 +134,8 @@ class ProgressReport:
         unit: str | None = None,
         attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
-        if report_id is not None and (not isinstance(report_id, str) or not report_id):
-            raise ValueError(f"report_id must be a non-empty str, got {report_id!r}")
+        if report_id is not None and not is_valid_report_id(report_id):
+            raise ValueError(f"report_id must be a non-empty str of at most 200 characters, got {report_id!r:.80}")
         self._init(
             check_message(step_message),
             check_steps(steps),
@@ -592,7 +593,7 @@ class ProgressReport:
     # -- wire format (implemented in _wire / _wire_read, imported lazily: they need json) --------
 
     def to_dict(self) -> dict[str, Any]:
-        """The snapshot of this report's tree in the DASF shape, within 256 KiB and 256 levels."""
+        """The snapshot of this report's tree in the DASF shape, within 256 KiB and 100 levels."""
         from ._wire import snapshot_dict
 
         return snapshot_dict(self)

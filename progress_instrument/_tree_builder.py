@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._checks import is_valid_report_id
 from ._ids import new_report_id
 from ._outcome import Status
 from ._tree import RETAINED_FAILED, RETAINED_FINISHED, ProgressReport, _Tree
@@ -62,8 +63,8 @@ class TreeBuilder:
         if kind not in EVENT_KINDS:
             raise ValueError(f"event.event: expected one of {', '.join(EVENT_KINDS)}, got {kind!r}")
         report_id = event.get("report_id")
-        if not isinstance(report_id, str) or not report_id:
-            raise ValueError(f"event.report_id: expected a non-empty string, got {report_id!r}")
+        if not is_valid_report_id(report_id):
+            raise ValueError(f"event.report_id: expected a string of 1 to 200 characters, got {report_id!r:.80}")
         parent_id = event.get("parent_id")
         if parent_id is not None and not isinstance(parent_id, str):
             raise ValueError(f"event.parent_id: expected a string or null, got {parent_id!r}")
@@ -104,6 +105,9 @@ class TreeBuilder:
         return report
 
     def _update(self, report: ProgressReport, fields: dict[str, Any]) -> None:
+        # A snapshot may have counted more omitted children than the live tree (its size budget);
+        # the count never goes down, so a later event must not lower it.
+        fields["omitted_children"] = max(fields["omitted_children"], report._omitted)
         with report._tree.lock:
             apply_fields(report, fields)
             parent = report._parent

@@ -30,9 +30,13 @@ __all__ = [
 ]
 
 MAX_SNAPSHOT_BYTES = 256 * 1024
-MAX_SNAPSHOT_DEPTH = 256
+# SPEC §2 allows 256 levels; deprogressapi's parser (pydantic's jiter, 200 nested JSON containers,
+# two per report) reads at most 100, so snapshots stop there to stay readable by DASF clients.
+MAX_SNAPSHOT_DEPTH = 100
 MAX_MESSAGE_CHARS = 500
 MAX_ERROR_CHARS = 2000
+MAX_UNIT_CHARS = 100
+MAX_ERROR_TYPE_CHARS = 500
 MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_KEY_CHARS = 100
 MAX_ATTRIBUTE_VALUE_CHARS = 500
@@ -48,6 +52,10 @@ def _clip(text: str, limit: int) -> str:
         # A lone surrogate cannot be written as UTF-8; replace it rather than fail the snapshot.
         text = text.encode("utf-8", "replace").decode("utf-8")
     return text
+
+
+def _clip_optional(text: str | None, limit: int) -> str | None:
+    return None if text is None else _clip(text, limit)
 
 
 def _attributes(report: ProgressReport) -> dict[str, Any]:
@@ -68,7 +76,6 @@ def _attributes(report: ProgressReport) -> dict[str, Any]:
 
 def _own_fields(report: ProgressReport, fraction: float) -> dict[str, Any]:
     """The node's fields in the DASF order, then our extensions (no children)."""
-    error = report._error
     position = report._position
     return {
         "report_type": "tree",
@@ -81,11 +88,11 @@ def _own_fields(report: ProgressReport, fraction: float) -> dict[str, Any]:
         "weight": report._weight,
         "started_at": report._started_at,
         "finished_at": report._finished_at,
-        "error": _clip(error, MAX_ERROR_CHARS) if error is not None else None,
-        "error_type": report._error_type,
+        "error": _clip_optional(report._error, MAX_ERROR_CHARS),
+        "error_type": _clip_optional(report._error_type, MAX_ERROR_TYPE_CHARS),
         "cancelled": report._cancelled,
         "omitted_children": report._omitted,
-        "unit": report._unit,
+        "unit": _clip_optional(report._unit, MAX_UNIT_CHARS),
         "attributes": _attributes(report),
     }
 

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from ._checks import is_valid_report_id
 from ._ids import new_report_id
 from ._outcome import Status
 from ._tree import _NO_MESSAGE_ERROR, ProgressReport, _Tree
@@ -218,8 +219,8 @@ def read_tree(data: Mapping[str, Any], *, max_depth: int) -> ProgressReport:
         if not isinstance(children, list):
             raise ValueError(f"{path}.children: expected a list, got {_type_name(children)}")
         report_id = fields["report_id"]
-        if report_id is None or report_id in seen:
-            # deprogressapi calls every node "root": keep the first, renumber the rest.
+        if report_id is None or report_id in seen or not is_valid_report_id(report_id):
+            # deprogressapi calls every node "root": keep the first, renumber the rest (and unusable ids).
             report_id = new_report_id()
         seen.add(report_id)
         report = new_node(fields, report_id, parent, tree)
