@@ -52,6 +52,13 @@ RETAINED_FAILED = 100
 
 _UNFINISHED_ERROR = "Unfinished: unfinished when parent finished"
 _NO_MESSAGE_ERROR = "Error: failed without an error message"
+_UNFINISHED_OUTCOME = Outcome(Status.ERROR, error=_UNFINISHED_ERROR)
+
+
+def _check_weight(weight: object) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < math.inf:
+        raise ValueError(f"weight must be a finite number >= 0, got {weight!r}")
+    return float(weight)
 
 
 class _Tree:
@@ -376,12 +383,16 @@ class ProgressReport:
 
         Under a finished report the child is detached: it works, but is not part of this tree.
         """
-        check_message(step_message)
-        check_steps(steps)
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < math.inf:
-            raise ValueError(f"weight must be a finite number >= 0, got {weight!r}")
-        check_unit(unit)
-        checked_attributes = check_attributes(attributes)
+        # Exact-type tests first: this runs once per step, so the common case must be cheap.
+        if type(step_message) is not str:
+            check_message(step_message)
+        if type(steps) is not int or steps < 0:
+            check_steps(steps)
+        if weight != 1.0 or type(weight) is not float:
+            weight = _check_weight(weight)
+        if unit is not None:
+            check_unit(unit)
+        checked_attributes = check_attributes(attributes) if attributes else None
         child = ProgressReport.__new__(ProgressReport)
         tree = self._tree
         with tree.lock:
@@ -389,7 +400,7 @@ class ProgressReport:
                 detached = True
             else:
                 detached = False
-                child._init(step_message, steps, unit, checked_attributes, float(weight), self, tree, new_report_id())
+                child._init(step_message, steps, unit, checked_attributes, weight, self, tree, new_report_id())
                 child._cancelled = self._cancelled
                 position = self._position
                 if position is not None:
@@ -399,7 +410,7 @@ class ProgressReport:
                 self._children[child._report_id] = child
                 self._running_count += 1
         if detached:
-            child._init(step_message, steps, unit, checked_attributes, float(weight), None, _Tree([]), new_report_id())
+            child._init(step_message, steps, unit, checked_attributes, weight, None, _Tree([]), new_report_id())
             self._log_once(f"child {step_message!r} created under a finished report is detached")
             return child
         emitter = tree.emitter
@@ -417,6 +428,9 @@ class ProgressReport:
             status: `Status.SUCCESS` or `Status.ERROR` (or their string values).
             error: The exception or text of a failure; an exception gives ``"Type: message"``.
         """
+        if status is Status.SUCCESS and error is None:
+            self._finish(SUCCESS_OUTCOME)
+            return
         try:
             final = Status(status)
         except ValueError:
@@ -444,19 +458,16 @@ class ProgressReport:
         with tree.lock:
             if self._status is not Status.RUNNING:
                 return
-            finished = running_descendants_locked(self)
-            if outcome.status is Status.ERROR:
-                inherited = outcome
-            else:
-                inherited = Outcome(Status.ERROR, error=_UNFINISHED_ERROR)
-            # Deepest first, so every node finishes after its own descendants.
-            for node in reversed(finished):
-                node._finish_locked(inherited)
+            finished = running_descendants_locked(self) if self._running_count else []
+            if finished:
+                inherited = outcome if outcome.status is Status.ERROR else _UNFINISHED_OUTCOME
+                # Deepest first, so every node finishes after its own descendants.
+                for node in reversed(finished):
+                    node._finish_locked(inherited)
             self._finish_locked(outcome)
-            finished.append(self)
         emitter = tree.emitter
         if emitter is not None:
-            for node in reversed(finished[:-1]):
+            for node in reversed(finished):
                 emitter.finished(node)
             emitter.finished(self)
 
@@ -573,9 +584,11 @@ class ProgressReport:
 
     def __enter__(self) -> Self:
         entered = _context.enter_report(self)
-        if self._context_tokens is None:
-            self._context_tokens = []
-        self._context_tokens.append(entered)
+        tokens = self._context_tokens
+        if tokens is None:
+            self._context_tokens = [entered]
+        else:
+            tokens.append(entered)
         return self
 
     def __exit__(
@@ -588,7 +601,7 @@ class ProgressReport:
         if tokens:
             previous, token = tokens.pop()
             _context.leave_report(self, previous, token)
-        self._finish(outcome_of_exception(exc))
+        self._finish(SUCCESS_OUTCOME if exc is None else outcome_of_exception(exc))
 
     # -- wire format (implemented in _wire / _wire_read, imported lazily: they need json) --------
 
