@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._fraction import fraction_locked
@@ -42,10 +43,27 @@ MAX_ATTRIBUTE_KEY_CHARS = 100
 MAX_ATTRIBUTE_VALUE_CHARS = 500
 RUNNING_SIBLINGS_KEPT = 50
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+def _make_dumps() -> Callable[[Any], str]:
+    """Compact UTF-8 JSON text; the C encoder made once, since building it costs more than a node."""
+    make_encoder = getattr(json.encoder, "c_make_encoder", None)
+    encode_string = getattr(json.encoder, "c_encode_basestring", None)
+    if make_encoder is None or encode_string is None:  # pragma: no cover - CPython without _json
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+    def refuse(value: object) -> object:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    encode = make_encoder(None, refuse, encode_string, None, ":", ",", False, False, False)
+    return lambda value: "".join(encode(value, 0))
+
+
+_dumps = _make_dumps()
 
 
 def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit and text.isascii():
+        return text
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     if not text.isascii():
@@ -100,9 +118,9 @@ def _own_fields(report: ProgressReport, fraction: float) -> dict[str, Any]:
 class _Node:
     """One node of a snapshot being built, with the bookkeeping the reduction needs."""
 
-    __slots__ = ("alive", "children", "fields", "order", "parent", "running", "size", "subtree")
+    __slots__ = ("alive", "alive_children", "children", "fields", "parent", "running", "size", "subtree")
 
-    def __init__(self, fields: dict[str, Any], parent: _Node | None, running: bool, order: int) -> None:
+    def __init__(self, fields: dict[str, Any], parent: _Node | None, running: bool) -> None:
         self.fields = fields
         self.children: list[_Node] = []
         self.parent = parent
@@ -110,7 +128,7 @@ class _Node:
         self.size = 0
         self.subtree = 0
         self.alive = True
-        self.order = order
+        self.alive_children = 0
 
 
 def _capture(report: ProgressReport) -> list[_Node]:
@@ -122,7 +140,7 @@ def _capture(report: ProgressReport) -> list[_Node]:
         while stack:
             live, parent, depth = stack.pop()
             fields = _own_fields(live, fraction_locked(live, memo))
-            node = _Node(fields, parent, live._status is Status.RUNNING, len(nodes))
+            node = _Node(fields, parent, live._status is Status.RUNNING)
             nodes.append(node)
             if parent is not None:
                 parent.children.append(node)
@@ -134,26 +152,21 @@ def _capture(report: ProgressReport) -> list[_Node]:
     return nodes
 
 
-def _assemble(node: _Node) -> dict[str, Any]:
-    """Link the captured dicts into one nested dict (iteratively: trees may be 256 deep)."""
-    for each in [node, *_descendants(node)]:
-        each.fields["children"] = [child.fields for child in each.children if child.alive]
-    return node.fields
-
-
-def _descendants(node: _Node) -> list[_Node]:
-    found: list[_Node] = []
-    stack = list(reversed(node.children))
-    while stack:
-        each = stack.pop()
-        if each.alive:
-            found.append(each)
-            stack.extend(reversed(each.children))
-    return found
+def _assemble(nodes: list[_Node]) -> dict[str, Any]:
+    """Link the captured dicts of the nodes still alive into one nested dict."""
+    for node in nodes:
+        if node.alive:
+            node.fields["children"] = [child.fields for child in node.children if child.alive]
+    return nodes[0].fields
 
 
 def _utf8_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+# No node serializes shorter than this (the field names alone take more): a tree with more nodes
+# than the budget holds at this size needs no trial serialization to know it must be reduced.
+_MIN_NODE_BYTES = 200
 
 
 class _Reducer:
@@ -164,6 +177,7 @@ class _Reducer:
         for node in nodes:
             node.fields["children"] = []
             node.size = _utf8_size(_dumps(node.fields))
+            node.alive_children = len(node.children)
         for node in reversed(nodes):
             node.subtree = node.size + sum(child.subtree for child in node.children) + max(0, len(node.children) - 1)
         self.total = nodes[0].subtree
@@ -172,13 +186,16 @@ class _Reducer:
         return self.total <= MAX_SNAPSHOT_BYTES
 
     def remove(self, node: _Node) -> None:
+        """Drop `node` and its subtree, counting it in its parent's ``omitted_children``."""
         parent = node.parent
         assert parent is not None and node.alive
-        alive_siblings = sum(1 for child in parent.children if child.alive)
-        shrink = node.subtree + (1 if alive_siblings > 1 else 0)
-        node.alive = False
-        for each in _descendants_including_dead(node):
+        shrink = node.subtree + (1 if parent.alive_children > 1 else 0)
+        parent.alive_children -= 1
+        stack = [node]
+        while stack:
+            each = stack.pop()
             each.alive = False
+            stack.extend(child for child in each.children if child.alive)
         fields = parent.fields
         old_digits = len(str(fields["omitted_children"]))
         fields["omitted_children"] += 1
@@ -190,58 +207,41 @@ class _Reducer:
             ancestor = ancestor.parent
         self.total += grow - shrink
 
-    def reduce(self) -> None:
-        non_root = self.nodes[1:]
-        # 1. Finished subtrees shrink to their root.
-        for node in self.nodes:
-            if self.fits():
-                return
-            if node.alive and not node.running:
-                for child in node.children:
-                    if child.alive and not self.fits():
-                        self.remove(child)
-        # 2. Older finished siblings go (children are in creation order, so tree order is age).
-        for node in non_root:
-            if self.fits():
-                return
-            if node.alive and not node.running:
-                self.remove(node)
-        # 3. Running siblings past the first 50.
-        for node in self.nodes:
-            if self.fits():
-                return
-            running = [child for child in node.children if child.alive and child.running]
-            for child in running[RUNNING_SIBLINGS_KEPT:]:
-                if self.fits():
-                    break
-                self.remove(child)
-        # 4. Whatever is still too big: the latest nodes in tree order go first.
-        for node in reversed(non_root):
+    def remove_while_too_big(self, candidates: list[_Node]) -> None:
+        for node in candidates:
             if self.fits():
                 return
             if node.alive:
                 self.remove(node)
 
-
-def _descendants_including_dead(node: _Node) -> list[_Node]:
-    found: list[_Node] = []
-    stack = list(node.children)
-    while stack:
-        each = stack.pop()
-        found.append(each)
-        stack.extend(each.children)
-    return found
+    def reduce(self) -> None:
+        nodes = self.nodes
+        # 1. Finished subtrees shrink to their root (the topmost first: they hold the most).
+        self.remove_while_too_big([child for node in nodes if not node.running for child in node.children])
+        # 2. Older finished siblings go: every parent loses its oldest before any loses a newer one.
+        finished: list[tuple[int, int, _Node]] = []
+        for order, node in enumerate(nodes):
+            done = [child for child in node.children if not child.running]
+            finished.extend((len(done) - rank, order, child) for rank, child in enumerate(done))
+        finished.sort(key=lambda entry: (-entry[0], entry[1]))
+        self.remove_while_too_big([child for _, _, child in finished])
+        # 3. Running siblings past the first 50.
+        self.remove_while_too_big(
+            [child for node in nodes for child in [c for c in node.children if c.running][RUNNING_SIBLINGS_KEPT:]]
+        )
+        # 4. Whatever is still too big: the latest nodes in tree order go first.
+        self.remove_while_too_big(nodes[:0:-1])
 
 
 def _snapshot(report: ProgressReport) -> tuple[dict[str, Any], str]:
     nodes = _capture(report)
-    tree = _assemble(nodes[0])
-    text = _dumps(tree)
-    if _utf8_size(text) <= MAX_SNAPSHOT_BYTES:
-        return tree, text
-    reducer = _Reducer(nodes)
-    reducer.reduce()
-    tree = _assemble(nodes[0])
+    if len(nodes) * _MIN_NODE_BYTES <= MAX_SNAPSHOT_BYTES:
+        tree = _assemble(nodes)
+        text = _dumps(tree)
+        if _utf8_size(text) <= MAX_SNAPSHOT_BYTES:
+            return tree, text
+    _Reducer(nodes).reduce()
+    tree = _assemble(nodes)
     return tree, _dumps(tree)
 
 

@@ -22,6 +22,7 @@ __all__ = ["read_json", "read_tree", "read_fields", "new_node", "apply_fields", 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
 _STATUSES = {status.value: status for status in Status}
+_INF = math.inf
 
 
 def _reject_constant(name: str) -> float:
@@ -57,10 +58,28 @@ def _type_name(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
+class _Path:
+    """A node's place, such as ``root.children[3]``, formatted only when an error names it."""
+
+    __slots__ = ("index", "parent")
+
+    def __init__(self, parent: _Path | str, index: int) -> None:
+        self.parent = parent
+        self.index = index
+
+    def __str__(self) -> str:
+        parts = []
+        node: _Path | str = self
+        while isinstance(node, _Path):
+            parts.append(f".children[{node.index}]")
+            node = node.parent
+        return node + "".join(reversed(parts))
+
+
 def _number(
     data: Mapping[str, Any],
     key: str,
-    path: str,
+    path: object,
     default: float | None,
     *,
     low: float = 0.0,
@@ -68,6 +87,9 @@ def _number(
     nullable: bool = False,
 ) -> float | None:
     value = data.get(key, default)
+    # The common case first: one type test and one range test.
+    if type(value) is float and low <= value <= high and value != math.inf:
+        return value
     if value is None and (nullable or default is None):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -77,64 +99,92 @@ def _number(
     return float(value)
 
 
-def _optional_str(data: Mapping[str, Any], key: str, path: str) -> str | None:
+def _optional_str(data: Mapping[str, Any], key: str, path: object) -> str | None:
     value = data.get(key)
-    if value is not None and not isinstance(value, str):
+    if value is not None and type(value) is not str:
         raise ValueError(f"{path}.{key}: expected a string or null, got {_type_name(value)}")
     return value
 
 
-def read_fields(data: object, path: str) -> dict[str, Any]:
+def _is_mapping(value: object) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def read_fields(data: object, path: object) -> dict[str, Any]:
     """Validate one node's own fields (not its children) and return them normalised."""
-    if not isinstance(data, Mapping):
+    if not _is_mapping(data):
         raise ValueError(f"{path}: expected an object, got {_type_name(data)}")
-    report_type = data.get("report_type", "tree")
+    assert isinstance(data, Mapping)
+    get = data.get
+    report_type = get("report_type", "tree")
     if report_type != "tree":
         raise ValueError(f"{path}.report_type: expected 'tree', got {report_type!r}")
-    message = data.get("step_message")
-    if not isinstance(message, str):
+    message = get("step_message")
+    if type(message) is not str:
         raise ValueError(f"{path}.step_message: expected a string, got {_type_name(message)}")
-    steps = data.get("steps", 0)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+    steps = get("steps", 0)
+    if type(steps) is not int or steps < 0:
         raise ValueError(f"{path}.steps: expected an integer >= 0, got {steps!r}")
-    status_value = data.get("status", "running")
+    status_value = get("status", "running")
     status = _STATUSES.get(status_value) if isinstance(status_value, str) else None
     if status is None:
         raise ValueError(f"{path}.status: expected one of 'running', 'success', 'error', got {status_value!r}")
-    report_id = data.get("report_id")
-    if report_id is not None and not isinstance(report_id, str):
+    report_id = get("report_id")
+    if report_id is not None and type(report_id) is not str:
         raise ValueError(f"{path}.report_id: expected a string, got {_type_name(report_id)}")
-    cancelled = data.get("cancelled", False)
-    if not isinstance(cancelled, bool):
+    cancelled = get("cancelled", False)
+    if type(cancelled) is not bool:
         raise ValueError(f"{path}.cancelled: expected true or false, got {cancelled!r}")
-    omitted = data.get("omitted_children", 0)
-    if isinstance(omitted, bool) or not isinstance(omitted, int) or omitted < 0:
+    omitted = get("omitted_children", 0)
+    if type(omitted) is not int or omitted < 0:
         raise ValueError(f"{path}.omitted_children: expected an integer >= 0, got {omitted!r}")
-    attributes = data.get("attributes") or {}
-    if not isinstance(attributes, Mapping):
+    attributes = get("attributes")
+    if attributes:
+        if not _is_mapping(attributes):
+            raise ValueError(f"{path}.attributes: expected an object, got {_type_name(attributes)}")
+        for key, value in attributes.items():
+            if not isinstance(value, (str, int, float, bool)):
+                raise ValueError(
+                    f"{path}.attributes.{key}: expected a string, number or boolean, got {_type_name(value)}"
+                )
+        attributes = dict(attributes)
+    elif attributes is not None and not _is_mapping(attributes):
         raise ValueError(f"{path}.attributes: expected an object, got {_type_name(attributes)}")
-    for key, value in attributes.items():
-        if not isinstance(value, (str, int, float, bool)):
-            raise ValueError(f"{path}.attributes.{key}: expected a string, number or boolean, got {_type_name(value)}")
     error = _optional_str(data, "error", path)
     if status is Status.ERROR and not error:
         error = _NO_MESSAGE_ERROR
+    # Numbers: a plain float in range passes with two tests; anything else takes the full check.
+    fraction = get("fraction")
+    if fraction is not None and not (type(fraction) is float and 0.0 <= fraction <= 1.0):
+        fraction = _number(data, "fraction", path, None, high=1.0, nullable=True)
+    completed = get("completed", 0.0)
+    if not (type(completed) is float and 0.0 <= completed < _INF):
+        completed = _number(data, "completed", path, 0.0)
+    weight = get("weight", 1.0)
+    if not (type(weight) is float and 0.0 <= weight < _INF):
+        weight = _number(data, "weight", path, 1.0)
+    started_at = get("started_at")
+    if started_at is not None and not (type(started_at) is float and -_INF < started_at < _INF):
+        started_at = _number(data, "started_at", path, None, low=-_INF, nullable=True)
+    finished_at = get("finished_at")
+    if finished_at is not None and not (type(finished_at) is float and -_INF < finished_at < _INF):
+        finished_at = _number(data, "finished_at", path, None, low=-_INF, nullable=True)
     return {
         "report_id": report_id or None,
         "step_message": message,
         "steps": steps,
         "status": status,
-        "fraction": _number(data, "fraction", path, None, high=1.0, nullable=True),
-        "completed": _number(data, "completed", path, 0.0),
-        "weight": _number(data, "weight", path, 1.0),
-        "started_at": _number(data, "started_at", path, None, low=-math.inf, nullable=True),
-        "finished_at": _number(data, "finished_at", path, None, low=-math.inf, nullable=True),
+        "fraction": fraction,
+        "completed": completed,
+        "weight": weight,
+        "started_at": started_at,
+        "finished_at": finished_at,
         "error": error,
         "error_type": _optional_str(data, "error_type", path),
         "cancelled": cancelled,
         "omitted_children": omitted,
         "unit": _optional_str(data, "unit", path),
-        "attributes": dict(attributes) if attributes else None,
+        "attributes": attributes or None,
     }
 
 
@@ -146,12 +196,12 @@ def new_node(fields: dict[str, Any], report_id: str, parent: ProgressReport | No
         fields["steps"],
         fields["unit"],
         fields["attributes"],
-        fields["weight"] or 0.0,
+        fields["weight"],
         parent,
         tree,
         report_id,
+        started=(fields["started_at"], None),
     )
-    report._started_monotonic = None
     apply_fields(report, fields)
     if parent is not None:
         if parent._children is None:
@@ -208,7 +258,7 @@ def read_tree(data: Mapping[str, Any], *, max_depth: int) -> ProgressReport:
     tree = _Tree([])
     seen: set[str] = set()
     root: ProgressReport | None = None
-    stack: list[tuple[object, ProgressReport | None, str, int]] = [(data, None, "root", 1)]
+    stack: list[tuple[object, ProgressReport | None, _Path | str, int]] = [(data, None, "root", 1)]
     while stack:
         node_data, parent, path, depth = stack.pop()
         if depth > max_depth:
@@ -216,7 +266,7 @@ def read_tree(data: Mapping[str, Any], *, max_depth: int) -> ProgressReport:
         fields = read_fields(node_data, path)
         assert isinstance(node_data, Mapping)
         children = node_data.get("children", [])
-        if not isinstance(children, list):
+        if type(children) is not list:
             raise ValueError(f"{path}.children: expected a list, got {_type_name(children)}")
         report_id = fields["report_id"]
         if report_id is None or report_id in seen or not is_valid_report_id(report_id):
@@ -226,9 +276,9 @@ def read_tree(data: Mapping[str, Any], *, max_depth: int) -> ProgressReport:
         report = new_node(fields, report_id, parent, tree)
         if root is None:
             root = report
-        stack.extend(
-            (child, report, f"{path}.children[{index}]", depth + 1)
-            for index, child in reversed(list(enumerate(children)))
-        )
+        if children:
+            stack.extend(
+                (child, report, _Path(path, index), depth + 1) for index, child in reversed(list(enumerate(children)))
+            )
     assert root is not None
     return root
