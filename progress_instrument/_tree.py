@@ -108,6 +108,7 @@ class ProgressReport:
         "_error",
         "_error_type",
         "_failed_ids",
+        "_finish_hooks",
         "_finished_at",
         "_finished_ids",
         "_finished_monotonic",
@@ -164,7 +165,9 @@ class ProgressReport:
         parent: ProgressReport | None,
         tree: _Tree,
         report_id: str,
+        started: tuple[float | None, float | None] | None = None,
     ) -> None:
+        """Set every slot; `started` gives (wall, monotonic) start times instead of the clocks'."""
         self._report_id = report_id
         self._message = message
         self._steps = steps
@@ -175,9 +178,12 @@ class ProgressReport:
         self._unit = unit
         self._attributes = attributes
         self._advanced = 0.0
-        self._started_at: float | None = clocks.wall()
+        if started is None:
+            self._started_at: float | None = clocks.wall()
+            self._started_monotonic: float | None = clocks.monotonic()
+        else:
+            self._started_at, self._started_monotonic = started
         self._finished_at: float | None = None
-        self._started_monotonic: float | None = clocks.monotonic()
         self._finished_monotonic: float | None = None
         self._error: str | None = None
         self._error_type: str | None = None
@@ -194,6 +200,7 @@ class ProgressReport:
         self._item_weight = 0.0
         self._fixed_fraction: float | None = None
         self._cancel_hooks: list[Callable[[], object]] | None = None
+        self._finish_hooks: list[Callable[[], object]] | None = None
         self._context_tokens: list[tuple[ProgressReport | None, Token[ProgressReport | None]]] | None = None
         self._detached_logged = False
 
@@ -470,6 +477,9 @@ class ProgressReport:
             for node in reversed(finished):
                 emitter.finished(node)
             emitter.finished(self)
+        if self._finish_hooks:
+            for hook in self._finish_hooks:
+                hook()
 
     def _finish_locked(self, outcome: Outcome) -> None:
         position = self._position
@@ -564,6 +574,12 @@ class ProgressReport:
             already = self._cancelled
         if already:
             hook()
+
+    def _add_finish_hook(self, hook: Callable[[], object]) -> None:
+        """Call `hook` once this report has finished (after its events were handed on)."""
+        if self._finish_hooks is None:
+            self._finish_hooks = []
+        self._finish_hooks.append(hook)
 
     # -- plumbing --------------------------------------------------------------------------------
 
