@@ -14,18 +14,46 @@ Example:
 
 from __future__ import annotations
 
+import typing
+
+from ._config import configure
 from ._context import current_report, use_report
 from ._outcome import ProgressCancelled, Status
 from ._tree import ProgressReport
 from ._tree_builder import TreeBuilder
 
+if typing.TYPE_CHECKING:
+    from .sinks import CallbackSink, JsonLinesSink
+
 __all__ = [
+    "CallbackSink",
+    "JsonLinesSink",
     "ProgressCancelled",
     "ProgressReport",
     "Status",
     "TreeBuilder",
+    "configure",
     "current_report",
     "use_report",
 ]
+
+# Sinks load on first use: `import progress_instrument` must not pay for json (SPEC §10).
+_LAZY = {"CallbackSink": "sinks", "JsonLinesSink": "sinks"}
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'progress_instrument' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"

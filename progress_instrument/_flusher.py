@@ -1,0 +1,158 @@
+"""The flushing thread, the registry of roots, exit and fork (SPEC §7).
+
+One daemon thread, started when the first root with a sink exists, wakes every ``min_interval``,
+samples the loop positions and delivers every root's pending events. A root's finish delivers its
+events in the finishing thread. Delivery holds one lock, so each sink sees one event at a time;
+tree locks are never held while a sink runs. Roots are held weakly. At interpreter exit the roots
+still running finish ``error`` ("process exited while running") and everything pending is flushed.
+In a forked child, inherited roots go silent (their parent process reports them) and the thread
+starts again with the child's first root.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import weakref
+from typing import TYPE_CHECKING
+
+from ._clock import clocks
+from ._delivery import flush_emitter
+from ._outcome import Status
+
+if TYPE_CHECKING:
+    from ._emit import Emitter
+
+__all__ = ["core", "EXIT_ERROR"]
+
+EXIT_ERROR = "process exited while running"
+
+
+class _Core:
+    """The registry of emitting roots and the thread that flushes them."""
+
+    def __init__(self) -> None:
+        self.manual = False  # progress_instrument.testing: flushes happen only when told
+        self._new_locks()
+        self._emitters: weakref.WeakSet[Emitter] = weakref.WeakSet()
+        self._thread: threading.Thread | None = None
+        self._generation = 0
+        self._exiting = False
+
+    def _new_locks(self) -> None:
+        self._lock = threading.Lock()  # delivery: one event at a time per sink
+        self._delivering: int | None = None  # the thread holding _lock
+        self._registry_lock = threading.Lock()
+        self._wake = threading.Event()
+
+    # -- registry --------------------------------------------------------------------------------
+
+    def register(self, emitter: Emitter) -> None:
+        """Hold `emitter` (weakly) until its root has finished and been flushed."""
+        with self._registry_lock:
+            self._emitters.add(emitter)
+            start = self._thread is None and not self.manual and not self._exiting
+            if start:
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._generation,), name="progress_instrument-flush", daemon=True
+                )
+        if start:
+            assert self._thread is not None
+            self._thread.start()
+        else:
+            self._wake.set()
+
+    def emitters(self) -> list[Emitter]:
+        """The registered emitters, oldest root first."""
+        with self._registry_lock:
+            return list(self._emitters)
+
+    def _forget(self, emitter: Emitter) -> None:
+        with self._registry_lock:
+            self._emitters.discard(emitter)
+
+    # -- flushing --------------------------------------------------------------------------------
+
+    def flush_root(self, emitter: Emitter) -> None:
+        """Deliver everything of a root that just finished, before its ``complete()`` returns."""
+        if self._delivering == threading.get_ident():
+            return  # a sink finished a root of its own: the next flush delivers it
+        self._flush(emitter, final=True)
+        self._forget(emitter)
+
+    def flush_all(self, *, final: bool = False) -> None:
+        """Sample positions and deliver what every root has pending (progress coalesced)."""
+        if self._delivering == threading.get_ident():
+            return
+        for emitter in self.emitters():
+            self._flush(emitter, final=final)
+            root = emitter.root()
+            if root is None or (root._status is not Status.RUNNING and not emitter.records):
+                self._forget(emitter)
+
+    def _flush(self, emitter: Emitter, *, final: bool) -> None:
+        with self._lock:
+            self._delivering = threading.get_ident()
+            try:
+                flush_emitter(emitter, clocks.monotonic(), final=final)
+            finally:
+                self._delivering = None
+
+    def _run(self, generation: int) -> None:
+        wake = self._wake
+        while generation == self._generation:
+            emitters = self.emitters()
+            interval = min((emitter.min_interval for emitter in emitters), default=None)
+            del emitters
+            wake.wait(interval)
+            wake.clear()
+            if generation != self._generation:
+                return
+            if not self.manual:
+                try:
+                    self.flush_all()
+                except Exception:  # pragma: no cover - a bug here must not kill the thread
+                    import logging
+
+                    logging.getLogger("progress_instrument").exception("flushing progress events failed")
+
+    # -- exit and fork ---------------------------------------------------------------------------
+
+    def at_exit(self) -> None:
+        """Finish the roots still running as errors and deliver everything pending."""
+        self._exiting = True
+        self._generation += 1
+        self._wake.set()
+        for emitter in self.emitters():
+            root = emitter.root()
+            if root is not None and root._status is Status.RUNNING:
+                root.complete(Status.ERROR, error=EXIT_ERROR)
+        self.flush_all(final=True)
+
+    def after_fork_in_child(self) -> None:
+        """Silence the inherited roots and let the child's first root start a new thread."""
+        self._new_locks()
+        self._generation += 1
+        self._thread = None
+        for emitter in list(self._emitters):
+            emitter.records.clear()
+            root = emitter.root()
+            if root is not None and root._tree.emitter is emitter:
+                root._tree.emitter = None
+        self._emitters = weakref.WeakSet()
+
+    def stop(self) -> None:
+        """Stop the thread and forget every root (for tests that reset the library's state)."""
+        with self._registry_lock:
+            self._generation += 1
+            self._thread = None
+            self._emitters = weakref.WeakSet()
+        self._wake.set()
+        self._wake = threading.Event()
+
+
+core = _Core()
+atexit.register(core.at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=core.after_fork_in_child)
