@@ -102,7 +102,7 @@ class _Settings:
         if self.disabled_by_env:
             self.enabled = False
         value = os.environ.get("PROGRESS_INSTRUMENT_SINK", "").strip()
-        if value and self.sinks is None:
+        if value and self.sinks is None and not self.disabled_by_env:
             self.sinks = _sinks_from_environment(value)
 
 

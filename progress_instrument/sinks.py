@@ -7,6 +7,7 @@ on the library's flushing thread; they receive JSON-ready dicts to read, not to 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import threading
@@ -119,6 +120,11 @@ class JsonLinesSink:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+    def __del__(self) -> None:
+        # A sink nobody closed: write what is left and release the file descriptor this sink opened.
+        with contextlib.suppress(Exception):
+            self.close()
 
     def _write_locked(self) -> None:
         if not self._lines or self._closed:
