@@ -1,7 +1,8 @@
 """Turning one root's records into ordered, coalesced events for its sinks (SPEC §2, §7).
 
-Records say *which* report changed; events are built from the report's state when delivered, so a
-batch of changes costs one event. The order rules are kept here, whatever order threads appended
+Records say *which* report changed; the report's state when delivered says what to send (a start
+for a report not announced yet, a finish for a finished one, else a progress) and what it holds, so
+a batch of changes costs one event. The order rules are kept here, whatever order threads appended
 records in: a report is announced (``start``) after its ancestors, its ``finish`` is sent after its
 descendants' finishes, nothing about it follows its ``finish``, and a root's ``finish`` is preceded
 by its ``snapshot``. A child that started and finished ``success`` within one ``min_interval`` and
@@ -16,7 +17,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from ._clock import clocks
-from ._emit import FINISH, PROGRESS, SAMPLE, START, pending_records
+from ._emit import pending_records
 from ._outcome import Status
 from ._wire import event_dict
 
@@ -72,31 +73,26 @@ class _Flush:
 
     def run(self, final: bool) -> None:
         emitter = self.emitter
-        for kind, report in pending_records(emitter):
-            if kind == START:
-                self.start(report)
-            elif kind == FINISH:
+        to_sample = emitter.to_sample
+        while to_sample:
+            emitter.sampled.setdefault(to_sample.popleft(), -1.0)
+        for report in pending_records(emitter):
+            report._emit_pending = False
+            state: _NodeState | None = report._emit_state
+            if state is not None and state.done:
+                continue
+            if report._status is not Status.RUNNING:
                 self.finish(report)
-            elif kind == PROGRESS:
-                report._emit_pending = False
+            elif state is None or not state.announced:
+                self._announce(report)
+            else:
                 emitter.due[report] = None
-            elif kind == SAMPLE:
-                emitter.sampled.setdefault(report, -1.0)
         self.sample()
         self.progress(final)
         for slot in emitter.sinks:
             slot.flush_sink()
 
-    # -- the three kinds of record ---------------------------------------------------------------
-
-    def start(self, report: ProgressReport) -> None:
-        state: _NodeState | None = report._emit_state
-        if state is not None and (state.announced or state.done):
-            return
-        if report._status is not Status.RUNNING and self._omissible(report):
-            self._omit(report)
-            return
-        self._announce(report)
+    # -- what a record can mean ------------------------------------------------------------------
 
     def finish(self, report: ProgressReport) -> None:
         """Send `report`'s finish after every finish of its subtree still pending."""

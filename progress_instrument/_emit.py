@@ -1,7 +1,7 @@
 """The producer side of emission: what instrumented code pays per event (SPEC §7, §10).
 
 Each root with sinks gets an `Emitter`, shared by every node of its tree (``_Tree.emitter``). The
-tree calls it outside its lock; each call appends a ``(kind, report)`` record to the root's deque
+tree calls it outside its lock; each call appends the report as a record to the root's deque
 (atomic under the GIL) and returns. The flushing thread (`_flusher`) turns records into events
 (`_delivery`), so the instrumented code never builds a dict, never serializes and never waits for a
 sink, except when a root finishes: then its events are delivered before `complete()` returns.
@@ -11,38 +11,48 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._config import resolve_sinks, settings
-from ._outcome import Status
 
 if TYPE_CHECKING:
     from ._config import SinkSlot
     from ._tree import ProgressReport
 
-__all__ = ["Emitter", "attach_root", "START", "PROGRESS", "FINISH", "SAMPLE", "MAX_PENDING"]
+__all__ = ["Emitter", "attach_root", "pending_records", "MAX_PENDING"]
 
-START = 0
-PROGRESS = 1
-FINISH = 2
-SAMPLE = 3
-
-#: Records a root may hold for a slow sink; past it, successes' records are dropped (the root's
-#: final snapshot still has them) while failures and the root's own records are always kept.
+#: Records a root may hold for a slow sink; past it, the oldest are dropped. Nothing is lost for
+#: good: a report's finish walks its children, so every retained report is still sent before its
+#: parent's finish (failures included), and the root's snapshot has the whole tree.
 MAX_PENDING = 200_000
 
 
 class Emitter:
     """Collects one root's records for the flushing thread.
 
-    Only `_delivery` (holding the delivery lock) reads the records and the delivery state
-    (``seq``, ``due``, ``sampled``); the producer side only appends.
+    A record is just the report that changed; the flusher reads its state to tell what to send
+    (a start, a progress or a finish). `started` is the deque's own ``append``, so creating a
+    child costs no Python call here. Only `_delivery` (holding the delivery lock) reads the
+    records and the delivery state (``seq``, ``due``, ``sampled``).
     """
 
-    __slots__ = ("__weakref__", "due", "min_interval", "records", "root", "sampled", "seq", "sinks")
+    __slots__ = (
+        "__weakref__",
+        "due",
+        "min_interval",
+        "records",
+        "root",
+        "sampled",
+        "seq",
+        "sinks",
+        "started",
+        "to_sample",
+    )
 
     def __init__(self, root: ProgressReport, sinks: list[SinkSlot], min_interval: float) -> None:
-        self.records: deque[tuple[int, ProgressReport]] = deque()
+        self.records: deque[ProgressReport] = deque(maxlen=MAX_PENDING)
+        #: A child was created (called by the tree, outside its lock).
+        self.started = self.records.append
         self.root = weakref.ref(root)
         self.sinks = sinks
         self.min_interval = min_interval
@@ -51,33 +61,25 @@ class Emitter:
         self.due: dict[ProgressReport, None] = {}
         # Loop nodes whose position the flusher samples, with the last position seen.
         self.sampled: dict[ProgressReport, float] = {}
-
-    def started(self, report: ProgressReport) -> None:
-        """A child was created (called by the tree, outside its lock)."""
-        records = self.records
-        if len(records) < MAX_PENDING:
-            records.append((START, report))
+        self.to_sample: deque[ProgressReport] = deque()
 
     def progressed(self, report: ProgressReport) -> None:
         """A report changed; one record stands for every change until the flusher picks it up."""
         if not report._emit_pending:
             report._emit_pending = True
-            self.records.append((PROGRESS, report))
+            self.records.append(report)
 
     def finished(self, report: ProgressReport) -> None:
         """A report finished; a root's finish delivers all its events before returning."""
-        records = self.records
+        self.records.append(report)
         if report._parent is None:
-            records.append((FINISH, report))
             from ._flusher import core
 
             core.flush_root(self)
-        elif len(records) < MAX_PENDING or report._status is not Status.SUCCESS:
-            records.append((FINISH, report))
 
     def sample(self, report: ProgressReport) -> None:
         """Sample `report`'s position source (a `track` loop) at every flush from now on."""
-        self.records.append((SAMPLE, report))
+        self.to_sample.append(report)
 
 
 def attach_root(root: ProgressReport) -> None:
@@ -88,18 +90,15 @@ def attach_root(root: ProgressReport) -> None:
     if not sinks:
         return
     emitter = Emitter(root, sinks, settings().min_interval)
-    emitter.records.append((START, root))
+    emitter.records.append(root)
     tree.emitter = emitter
     from ._flusher import core
 
     core.register(emitter)
 
 
-def pending_records(emitter: Emitter) -> list[tuple[int, Any]]:
+def pending_records(emitter: Emitter) -> list[ProgressReport]:
     """Take every record appended so far (for `_delivery`, under the delivery lock)."""
     records = emitter.records
-    taken = []
     popleft = records.popleft
-    for _ in range(len(records)):
-        taken.append(popleft())
-    return taken
+    return [popleft() for _ in range(len(records))]

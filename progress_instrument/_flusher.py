@@ -24,9 +24,11 @@ from ._outcome import Status
 if TYPE_CHECKING:
     from ._emit import Emitter
 
-__all__ = ["core", "EXIT_ERROR"]
+__all__ = ["core", "EXIT_ERROR", "EXIT_TIMEOUT"]
 
 EXIT_ERROR = "process exited while running"
+#: Seconds the exit flush waits for a sink that is still busy before giving up on it.
+EXIT_TIMEOUT = 5.0
 
 
 class _Core:
@@ -45,6 +47,7 @@ class _Core:
         self._delivering: int | None = None  # the thread holding _lock
         self._registry_lock = threading.Lock()
         self._wake = threading.Event()
+        self._lock_timeout = -1.0  # wait for the delivery lock as long as it takes, except at exit
 
     # -- registry --------------------------------------------------------------------------------
 
@@ -92,12 +95,14 @@ class _Core:
                 self._forget(emitter)
 
     def _flush(self, emitter: Emitter, *, final: bool) -> None:
-        with self._lock:
+        if not self._lock.acquire(timeout=self._lock_timeout):
+            return  # at exit, a sink stuck for EXIT_TIMEOUT seconds: give up rather than hang
+        try:
             self._delivering = threading.get_ident()
-            try:
-                flush_emitter(emitter, clocks.monotonic(), final=final)
-            finally:
-                self._delivering = None
+            flush_emitter(emitter, clocks.monotonic(), final=final)
+        finally:
+            self._delivering = None
+            self._lock.release()
 
     def _run(self, generation: int) -> None:
         wake = self._wake
@@ -122,6 +127,7 @@ class _Core:
     def at_exit(self) -> None:
         """Finish the roots still running as errors and deliver everything pending."""
         self._exiting = True
+        self._lock_timeout = EXIT_TIMEOUT
         self._generation += 1
         self._wake.set()
         for emitter in self.emitters():

@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -92,6 +93,7 @@ class JsonLinesSink:
         self._size = 0
         self._lock = threading.Lock()
         self._closed = False
+        _open_sinks.add(self)
 
     def emit(self, event: dict[str, Any]) -> None:
         """Buffer `event` as one JSON line; write at once when a root finishes or the buffer fills."""
@@ -148,6 +150,19 @@ class JsonLinesSink:
     def __repr__(self) -> str:
         return f"JsonLinesSink({self._name})"
 
+
+def _after_fork_in_child() -> None:
+    # The flushing thread may have held a sink's lock at the fork: the child gets fresh ones, and
+    # drops the lines its parent had buffered (the parent writes them).
+    for sink in list(_open_sinks):
+        sink._lock = threading.Lock()
+        sink._lines = []
+        sink._size = 0
+
+
+_open_sinks: weakref.WeakSet[JsonLinesSink] = weakref.WeakSet()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 CallbackSink.__module__ = "progress_instrument"
 JsonLinesSink.__module__ = "progress_instrument"

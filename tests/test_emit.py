@@ -316,7 +316,7 @@ class TestThreads:
         assert rebuilt(received)[0].to_dict() == job.to_dict()
 
     def test_a_backlog_past_the_limit_drops_successes_but_not_the_tree(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Past MAX_PENDING records, successes' records are dropped; failures and the final tree stay exact."""
+        """Past MAX_PENDING records the oldest are dropped; failures are still sent and the final tree is exact."""
         monkeypatch.setattr(_emit, "MAX_PENDING", 10)
         with capture_events() as captured, ProgressReport("job") as job:
             for index in range(50):
@@ -386,7 +386,12 @@ class TestLifecycle:
         environment = {key: value for key, value in os.environ.items() if not key.startswith("PROGRESS_INSTRUMENT")}
         environment.update(env)
         return subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True, env=environment
+            [sys.executable, "-c", textwrap.dedent(code)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=environment,
+            timeout=60,
         )
 
     def test_no_thread_until_the_first_root_with_a_sink(self) -> None:
@@ -420,6 +425,24 @@ class TestLifecycle:
         assert events[-1]["event"] == "finish" and events[-1]["step_message"] == "job"
         assert events[-1]["status"] == "error" and events[-1]["error"] == EXIT_ERROR
         assert rebuilt(events)[0].children[0].error == EXIT_ERROR
+
+    def test_exit_gives_up_on_a_sink_that_never_returns(self) -> None:
+        """A sink stuck on the flushing thread delays the exit by EXIT_TIMEOUT at most, never forever."""
+        result = self.run(
+            """
+            import threading
+            from progress_instrument import ProgressReport, _flusher
+            _flusher.EXIT_TIMEOUT = 0.05
+            inside = threading.Event()
+            def stuck(event):
+                inside.set()
+                threading.Event().wait()
+            job = ProgressReport("job", sinks=[stuck])
+            assert inside.wait(30)
+            print("exiting")
+            """
+        )
+        assert result.stdout.strip() == "exiting"
 
     def test_roots_are_held_weakly(self) -> None:
         """A root nobody references any more leaves the registry."""
