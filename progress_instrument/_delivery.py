@@ -34,7 +34,7 @@ _SLACK = 1e-9
 class _NodeState:
     """What the stream has said about one report (``report._emit_state``)."""
 
-    __slots__ = ("announced", "done", "last_progress", "omitted_ids")
+    __slots__ = ("announced", "done", "last_progress", "omitted_ids", "open_children")
 
     def __init__(self) -> None:
         self.announced = False
@@ -42,6 +42,8 @@ class _NodeState:
         self.last_progress = -float("inf")
         # Ids of children left out of the stream, while the producer still lists them.
         self.omitted_ids: deque[str] | None = None
+        # Children announced and not finished yet in the stream.
+        self.open_children: set[ProgressReport] | None = None
 
 
 def _state(report: ProgressReport) -> _NodeState:
@@ -105,13 +107,25 @@ class _Flush:
                 return
             if not self._announce(report):
                 return
-        for child in _children(report):
+        state = _state(report)
+        children = _children(report)
+        if state.open_children:
+            # Announced children the tree no longer lists (evicted while their records were dropped).
+            listed = set(children)
+            children.extend(child for child in state.open_children if child not in listed)
+        for child in children:
             if child._status is not Status.RUNNING:
                 self.finish(child)
         if report._parent is None:
             self._send(report, "snapshot")
         self._send(report, "finish")
-        _state(report).done = True
+        state.done = True
+        state.open_children = None
+        parent = report._parent
+        if parent is not None:
+            open_siblings = _state(parent).open_children
+            if open_siblings is not None:
+                open_siblings.discard(report)
         emitter = self.emitter
         emitter.due.pop(report, None)
         emitter.sampled.pop(report, None)
@@ -202,6 +216,12 @@ class _Flush:
         for node in reversed(chain):
             self._send(node, "start")
             _state(node).announced = True
+            parent = node._parent
+            if parent is not None:
+                parent_state = _state(parent)
+                if parent_state.open_children is None:
+                    parent_state.open_children = set()
+                parent_state.open_children.add(node)
         return True
 
     def _send(self, report: ProgressReport, kind: str) -> bool:

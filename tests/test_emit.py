@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import logging
 import os
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from progress_instrument import JsonLinesSink, ProgressReport, Status, TreeBuilder, _emit, configure
 from progress_instrument._config import MAX_SINK_FAILURES
@@ -21,6 +24,7 @@ from progress_instrument._flusher import EXIT_ERROR, core
 from progress_instrument.testing import capture_events
 
 Event = dict[str, Any]
+OPERATIONS = ["child", "child", "advance", "success", "error", "cancel", "flush", "flush", "time"]
 
 
 def check_order(events: list[Event]) -> None:
@@ -327,6 +331,24 @@ class TestThreads:
         assert captured.roots[0].to_dict() == job.to_dict()
         assert ("finish", "step 40") in captured.kinds()
 
+    def test_announced_reports_are_finished_even_when_their_records_were_dropped(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A report announced, then finished and evicted while its finish record was dropped, still gets a finish."""
+        monkeypatch.setattr(_emit, "MAX_PENDING", 10)
+        with capture_events() as captured, ProgressReport("job") as job:
+            children = []
+            for index in range(150):
+                children.append(job.create_subreport(f"step {index}"))
+                captured.flush()  # announced
+            for child in children:
+                child.complete()
+            assert len(job.children) == 100  # the first 50 are evicted from the producer's tree
+        check_order(captured.events)
+        finishes = [event for event in captured.events if event["event"] == "finish"]
+        assert len(finishes) == 151
+        assert captured.roots[0].to_dict() == job.to_dict()
+
 
 class TestFailingSinks:
     def test_a_raising_sink_is_logged_once_then_dropped(self, caplog: pytest.LogCaptureFixture) -> None:
@@ -495,3 +517,46 @@ class TestLifecycle:
         assert "inherited: silent" not in messages and "child job" not in messages
         assert "after fork" in messages
         check_order(parent_events)
+
+
+class TestAnyInterleaving:
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.tuples(st.sampled_from(OPERATIONS), st.integers(0, 50)), max_size=60))
+    def test_every_guarantee_holds_whatever_the_timing(self, operations: list[tuple[str, int]]) -> None:
+        """Random work interleaved with random flushes keeps order, coalescing, failures and the final tree."""
+        with capture_events() as captured:
+            job = ProgressReport("job", steps=5)
+            nodes = [job]
+            for operation, pick in operations:
+                running = [node for node in nodes if not node.finished]
+                if not running:
+                    break
+                node = running[pick % len(running)]
+                if operation == "child":
+                    nodes.append(node.create_subreport(f"n{len(nodes)}", steps=pick % 4))
+                elif operation == "advance":
+                    node.advance()
+                elif operation in ("success", "error") and node is not job:
+                    node.complete(operation, error="failed" if operation == "error" else None)
+                elif operation == "cancel":
+                    node.cancel()
+                elif operation == "flush":
+                    captured.clock.advance(pick / 100)
+                elif operation == "time":
+                    captured.clock.now += pick / 100
+            job.complete()
+        events = captured.events
+        check_order(events)
+        assert captured.roots[0].to_dict() == job.to_dict()
+        by_report: dict[str, list[Event]] = {}
+        for event in events:
+            by_report.setdefault(event["report_id"], []).append(event)
+        for node in nodes:
+            mine = by_report.get(node.report_id, [])
+            if not mine:
+                # Left out of the stream: only a success shorter than min_interval may be.
+                assert node.status is Status.SUCCESS and node._finished_monotonic - node._started_monotonic < 0.1
+                continue
+            assert mine[-1]["event"] == "finish" and mine[-1]["status"] == node.status.value
+            times = [event["time"] for event in mine if event["event"] == "progress"]
+            assert all(later - earlier >= 0.1 - 1e-9 for earlier, later in itertools.pairwise(times))
