@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import doctest
 import time
 
 import pytest
 
+import progress_instrument.testing
 from progress_instrument import ProgressReport, Status, configure
 from progress_instrument._clock import clocks
 from progress_instrument._config import settings
@@ -109,3 +111,9 @@ class TestFakeClock:
         """advance() refuses negative, NaN and infinite amounts."""
         with pytest.raises(ValueError, match="advance"):
             FakeClock().advance(seconds)
+
+
+def test_the_module_example_holds() -> None:
+    """The example in the module docstring gives the output written under it."""
+    result = doctest.testmod(progress_instrument.testing, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
