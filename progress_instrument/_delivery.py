@@ -97,25 +97,35 @@ class _Flush:
     # -- what a record can mean ------------------------------------------------------------------
 
     def finish(self, report: ProgressReport) -> None:
-        """Send `report`'s finish after every finish of its subtree still pending."""
-        state: _NodeState | None = report._emit_state
-        if state is not None and state.done:
-            return
-        if state is None or not state.announced:
-            if self._omissible(report):
-                self._omit(report)
-                return
-            if not self._announce(report):
-                return
+        """Send `report`'s finish after every finish of its subtree still pending (iteratively: trees may be deep)."""
+        stack: list[tuple[ProgressReport, bool]] = [(report, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                self._finish_one(node)
+                continue
+            state: _NodeState | None = node._emit_state
+            if state is not None and state.done:
+                continue
+            if state is None or not state.announced:
+                if self._omissible(node):
+                    self._omit(node)
+                    continue
+                if not self._announce(node):
+                    continue
+            stack.append((node, True))
+            children = _children(node)
+            open_children = _state(node).open_children
+            if open_children:
+                # Announced children the tree no longer lists (evicted while their records were dropped).
+                listed = set(children)
+                children.extend(child for child in open_children if child not in listed)
+            stack.extend((child, False) for child in reversed(children) if child._status is not Status.RUNNING)
+
+    def _finish_one(self, report: ProgressReport) -> None:
         state = _state(report)
-        children = _children(report)
-        if state.open_children:
-            # Announced children the tree no longer lists (evicted while their records were dropped).
-            listed = set(children)
-            children.extend(child for child in state.open_children if child not in listed)
-        for child in children:
-            if child._status is not Status.RUNNING:
-                self.finish(child)
+        if state.done:
+            return
         if report._parent is None:
             self._send(report, "snapshot")
         self._send(report, "finish")

@@ -41,6 +41,7 @@ class _Core:
         self._thread: threading.Thread | None = None
         self._generation = 0
         self._exiting = False
+        self._failure_logged = False
 
     def _new_locks(self) -> None:
         self._lock = threading.Lock()  # delivery: one event at a time per sink
@@ -100,6 +101,13 @@ class _Core:
         try:
             self._delivering = threading.get_ident()
             flush_emitter(emitter, clocks.monotonic(), final=final)
+        except Exception:
+            # Sink failures are handled per sink; this is a bug of ours, and must not reach the work.
+            if not self._failure_logged:
+                self._failure_logged = True
+                import logging
+
+                logging.getLogger("progress_instrument").exception("delivering progress events failed")
         finally:
             self._delivering = None
             self._lock.release()
@@ -115,12 +123,7 @@ class _Core:
             if generation != self._generation:
                 return
             if not self.manual:
-                try:
-                    self.flush_all()
-                except Exception:  # pragma: no cover - a bug here must not kill the thread
-                    import logging
-
-                    logging.getLogger("progress_instrument").exception("flushing progress events failed")
+                self.flush_all()
 
     # -- exit and fork ---------------------------------------------------------------------------
 

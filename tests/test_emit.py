@@ -143,6 +143,33 @@ class TestDelivery:
             [child] = root.children
             assert (child.report_id, child.step_message, child.status) == (first.report_id, "first", Status.SUCCESS)
 
+    def test_a_very_deep_tree_is_delivered_without_recursion(self) -> None:
+        """A chain of 3,000 nested reports finishing at once gives every finish, deepest first."""
+        with capture_events() as captured, ProgressReport("job") as job:
+            node = job
+            for depth in range(3000):
+                node = node.create_subreport(f"level {depth}")
+            captured.flush()
+        finishes = [event["step_message"] for event in captured.events if event["event"] == "finish"]
+        assert finishes[0] == "level 2999" and finishes[-1] == "job" and len(finishes) == 3001
+        check_order(captured.events)
+
+    def test_a_failure_inside_delivery_never_reaches_the_work(
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Were building an event to fail, complete() still returns normally and the failure is logged once."""
+        from progress_instrument import _delivery
+
+        def broken(*args: object) -> None:
+            raise RuntimeError("bug")
+
+        monkeypatch.setattr(_delivery, "event_dict", broken)
+        with caplog.at_level(logging.ERROR, logger="progress_instrument"):
+            for _ in range(2):
+                with ProgressReport("job", sinks=[lambda event: None]):
+                    pass
+        assert [record.getMessage() for record in caplog.records] == ["delivering progress events failed"]
+
 
 class TestShortLivedChildren:
     def test_quick_successes_are_counted_in_the_parent_instead(self) -> None:
