@@ -46,6 +46,19 @@ class _NodeState:
         self.open_children: set[ProgressReport] | None = None
 
 
+# The state of every report left out of the stream that never had one of its own (shared, never changed).
+_LEFT_OUT = _NodeState()
+_LEFT_OUT.done = True
+
+
+def _mark_done(report: ProgressReport) -> None:
+    state: _NodeState | None = report._emit_state
+    if state is None:
+        report._emit_state = _LEFT_OUT
+    else:
+        state.done = True
+
+
 def _state(report: ProgressReport) -> _NodeState:
     state: _NodeState | None = report._emit_state
     if state is None:
@@ -54,6 +67,8 @@ def _state(report: ProgressReport) -> _NodeState:
 
 
 def _children(report: ProgressReport) -> list[ProgressReport]:
+    if not report._children:
+        return []  # most reports never have children: skip the lock
     with report._tree.lock:
         return list(report._children.values()) if report._children else []
 
@@ -199,11 +214,13 @@ class _Flush:
         stack = [report]
         while stack:
             node = stack.pop()
-            _state(node).done = True
+            _mark_done(node)
             stack.extend(_children(node))
         parent = report._parent
         assert parent is not None
         state = _state(parent)
+        if state.done:
+            return  # left out itself: nothing to count in
         if state.omitted_ids is None:
             state.omitted_ids = deque()
         state.omitted_ids.append(report._report_id)
@@ -217,7 +234,7 @@ class _Flush:
             state: _NodeState | None = node._emit_state
             if state is not None and state.done:
                 # Under a report left out of the stream (it finished, so this one did too).
-                _state(report).done = True
+                _mark_done(report)
                 return False
             if state is not None and state.announced:
                 break
