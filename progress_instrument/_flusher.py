@@ -5,8 +5,9 @@ samples the loop positions and delivers every root's pending events. A root's fi
 events in the finishing thread. Delivery holds one lock, so each sink sees one event at a time;
 tree locks are never held while a sink runs. Roots are held weakly. At interpreter exit the roots
 still running finish ``error`` ("process exited while running") and everything pending is flushed.
-In a forked child, inherited roots go silent (their parent process reports them) and the thread
-starts again with the child's first root.
+A fork waits (up to ``FORK_TIMEOUT``) for a delivery in progress, so the child inherits no tree lock
+held by the flushing thread; in the child, inherited roots go silent (their parent process reports
+them) and the thread starts again with the child's first root.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ __all__ = ["core", "EXIT_ERROR", "EXIT_TIMEOUT"]
 EXIT_ERROR = "process exited while running"
 #: Seconds the exit flush waits for a sink that is still busy before giving up on it.
 EXIT_TIMEOUT = 5.0
+#: Seconds os.fork() waits for a delivery in progress (which may hold a tree lock) to end.
+FORK_TIMEOUT = 1.0
 
 
 class _Core:
@@ -42,6 +45,7 @@ class _Core:
         self._generation = 0
         self._exiting = False
         self._failure_logged = False
+        self._held_for_fork = False
 
     def _new_locks(self) -> None:
         self._lock = threading.Lock()  # delivery: one event at a time per sink
@@ -139,8 +143,19 @@ class _Core:
                 root.complete(Status.ERROR, error=EXIT_ERROR)
         self.flush_all(final=True)
 
+    def before_fork(self) -> None:
+        """Wait (briefly) for a delivery in progress, so the child inherits no tree lock held by it."""
+        self._held_for_fork = self._lock.acquire(timeout=FORK_TIMEOUT)
+
+    def after_fork_in_parent(self) -> None:
+        """Let delivery go on in the parent."""
+        if self._held_for_fork:
+            self._held_for_fork = False
+            self._lock.release()
+
     def after_fork_in_child(self) -> None:
         """Silence the inherited roots and let the child's first root start a new thread."""
+        self._held_for_fork = False
         self._new_locks()
         self._generation += 1
         self._thread = None
@@ -164,4 +179,8 @@ class _Core:
 core = _Core()
 atexit.register(core.at_exit)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=core.after_fork_in_child)
+    os.register_at_fork(
+        before=core.before_fork,
+        after_in_parent=core.after_fork_in_parent,
+        after_in_child=core.after_fork_in_child,
+    )
