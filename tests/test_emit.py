@@ -131,6 +131,16 @@ class TestDelivery:
         assert captured.roots[0].to_dict() == job.to_dict()
         assert job.omitted_children == 200  # the retention bound, same on both sides
 
+    def test_a_tree_over_the_snapshot_budget_rebuilds_to_the_same_reduced_snapshot(self) -> None:
+        """When the snapshot had to be reduced to fit 256 KiB, the rebuilt tree still equals the producer's."""
+        with capture_events() as captured, ProgressReport("job") as job:
+            for group in range(20):
+                with job.create_subreport(f"group {group}") as parent:
+                    for index in range(60):
+                        parent.create_subreport(f"{'x' * 400} {index}").complete()
+        assert len(job.to_json()) <= 256 * 1024 and job.to_dict()["omitted_children"] > 0
+        assert captured.roots[0].to_dict() == job.to_dict()
+
     def test_rebuilt_tree_before_finish_matches_what_was_delivered(self) -> None:
         """Mid-run, the delivered reports match the producer's in ids, messages and statuses."""
         with capture_events() as captured, ProgressReport("job") as job:
