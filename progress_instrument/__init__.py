@@ -14,6 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import typing
+
+from ._config import configure
 from ._context import current_report, use_report
 from ._decorator import reports_progress
 from ._outcome import ProgressCancelled, Status
@@ -21,26 +24,44 @@ from ._step import step
 from ._tree import ProgressReport
 from ._tree_builder import TreeBuilder
 
+if typing.TYPE_CHECKING:
+    from .sinks import CallbackSink, JsonLinesSink
+
 __all__ = [
+    "CallbackSink",
+    "JsonLinesSink",
     "ProgressCancelled",
     "ProgressReport",
     "Status",
     "TreeBuilder",
+    "configure",
     "current_report",
     "reports_progress",
     "step",
     "use_report",
 ]
 
-__version__ = "0.1.0"
+# Sinks and the submodules only some users need load on first use: `import progress_instrument`
+# must not pay for json, threading or concurrent.futures (SPEC §10).
+_LAZY_NAMES = {"CallbackSink": "sinks", "JsonLinesSink": "sinks"}
+_LAZY_MODULES = frozenset({"executors", "sinks", "testing"})
 
-_LAZY_MODULES = frozenset({"executors"})
 
+def __getattr__(name: str) -> typing.Any:
+    import importlib
 
-def __getattr__(name: str) -> object:
-    # Submodules only some users need load on first use: `import progress_instrument` stays cheap.
     if name in _LAZY_MODULES:
-        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'progress_instrument' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_NAMES) | _LAZY_MODULES)
+
+
+__version__ = "0.1.0"

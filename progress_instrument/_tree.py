@@ -105,6 +105,8 @@ class ProgressReport:
         "_children",
         "_context_tokens",
         "_detached_logged",
+        "_emit_pending",
+        "_emit_state",
         "_error",
         "_error_type",
         "_failed_ids",
@@ -144,6 +146,7 @@ class ProgressReport:
     ) -> None:
         if report_id is not None and not is_valid_report_id(report_id):
             raise ValueError(f"report_id must be a non-empty str of at most 200 characters, got {report_id!r:.80}")
+        tree = _Tree(check_sinks(sinks))
         self._init(
             check_message(step_message),
             check_steps(steps),
@@ -151,9 +154,13 @@ class ProgressReport:
             check_attributes(attributes),
             1.0,
             None,
-            _Tree(check_sinks(sinks)),
+            tree,
             report_id or new_report_id(),
         )
+        if tree.sinks is None or tree.sinks:
+            from ._emit import attach_root  # lazily: roots without sinks never load the emission core
+
+            attach_root(self)
 
     def _init(
         self,
@@ -203,6 +210,9 @@ class ProgressReport:
         self._finish_hooks: list[Callable[[], object]] | None = None
         self._context_tokens: list[tuple[ProgressReport | None, Token[ProgressReport | None]]] | None = None
         self._detached_logged = False
+        # Owned by the emission core (_emit, _delivery): a progress record is queued; stream state.
+        self._emit_pending = False
+        self._emit_state: Any = None
 
     # -- read-only fields ------------------------------------------------------------------------
 
@@ -562,8 +572,12 @@ class ProgressReport:
     def _set_position_source(self, position: Callable[[], int] | None) -> None:
         """Make this a loop node whose items done are read lazily from `position` (`track`)."""
         with self._tree.lock:
-            if self._status is Status.RUNNING:
-                self._position = position
+            if self._status is not Status.RUNNING:
+                return
+            self._position = position
+        emitter = self._tree.emitter
+        if emitter is not None and position is not None:
+            emitter.sample(self)
 
     def _add_cancel_hook(self, hook: Callable[[], object]) -> None:
         """Call `hook` (from the cancelling thread) when this report is cancelled."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
 
+from progress_instrument import _config
 from progress_instrument._clock import clocks
 from progress_instrument._context import _current
 
@@ -38,8 +40,14 @@ def clock() -> Iterator[FakeClock]:
 
 @pytest.fixture(autouse=True)
 def _isolated_state() -> Iterator[None]:
-    """Each test starts with real clocks and no current report, whatever the last one left."""
+    """Each test starts with real clocks, no current report and no configuration, whatever the last one left."""
     token = _current.set(None)
+    _config.reset()
     yield
     clocks.reset()
     _current.reset(token)
+    _config.reset()
+    flusher = sys.modules.get("progress_instrument._flusher")
+    if flusher is not None:
+        flusher.core.stop()
+        flusher.core.manual = False

@@ -1,0 +1,284 @@
+"""Turning one root's records into ordered, coalesced events for its sinks (SPEC §2, §7).
+
+Records say *which* report changed; the report's state when delivered says what to send (a start
+for a report not announced yet, a finish for a finished one, else a progress) and what it holds, so
+a batch of changes costs one event. The order rules are kept here, whatever order threads appended
+records in: a report is announced (``start``) after its ancestors, its ``finish`` is sent after its
+descendants' finishes, nothing about it follows its ``finish``, and a root's ``finish`` is preceded
+by its ``snapshot``. A child that started and finished ``success`` within one ``min_interval`` and
+was never announced is left out of the stream: it is counted in its parent's ``omitted_children``
+until the root's snapshot lists it. Everything here runs holding the delivery lock, never a tree
+lock while a sink is called.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from ._clock import clocks
+from ._emit import pending_records
+from ._outcome import Status
+from ._wire import event_dict
+
+if TYPE_CHECKING:
+    from ._emit import Emitter
+    from ._tree import ProgressReport
+
+__all__ = ["flush_emitter"]
+
+# Times are floats: a flush exactly one min_interval after the last counts as one min_interval later.
+_SLACK = 1e-9
+
+
+class _NodeState:
+    """What the stream has said about one report (``report._emit_state``)."""
+
+    __slots__ = ("announced", "done", "last_progress", "omitted_ids", "open_children")
+
+    def __init__(self) -> None:
+        self.announced = False
+        self.done = False
+        self.last_progress = -float("inf")
+        # Ids of children left out of the stream, while the producer still lists them.
+        self.omitted_ids: deque[str] | None = None
+        # Children announced and not finished yet in the stream.
+        self.open_children: set[ProgressReport] | None = None
+
+
+# The state of every report left out of the stream that never had one of its own (shared, never changed).
+_LEFT_OUT = _NodeState()
+_LEFT_OUT.done = True
+
+
+def _mark_done(report: ProgressReport) -> None:
+    state: _NodeState | None = report._emit_state
+    if state is None:
+        report._emit_state = _LEFT_OUT
+    else:
+        state.done = True
+
+
+def _state(report: ProgressReport) -> _NodeState:
+    state: _NodeState | None = report._emit_state
+    if state is None:
+        state = report._emit_state = _NodeState()
+    return state
+
+
+def _children(report: ProgressReport) -> list[ProgressReport]:
+    if not report._children:
+        return []  # most reports never have children: skip the lock
+    with report._tree.lock:
+        return list(report._children.values()) if report._children else []
+
+
+def flush_emitter(emitter: Emitter, now: float, *, final: bool = False) -> None:
+    """Deliver what `emitter`'s root has pending; `final` ignores ``min_interval`` for progress."""
+    _Flush(emitter, now).run(final)
+
+
+class _Flush:
+    """One delivery pass over a root's records."""
+
+    __slots__ = ("emitter", "now", "snapshot_omitted")
+
+    def __init__(self, emitter: Emitter, now: float) -> None:
+        self.emitter = emitter
+        self.now = now
+        self.snapshot_omitted = 0
+
+    def run(self, final: bool) -> None:
+        emitter = self.emitter
+        to_sample = emitter.to_sample
+        while to_sample:
+            emitter.sampled.setdefault(to_sample.popleft(), -1.0)
+        for report in pending_records(emitter):
+            report._emit_pending = False
+            state: _NodeState | None = report._emit_state
+            if state is not None and state.done:
+                continue
+            if report._status is not Status.RUNNING:
+                self.finish(report)
+            elif state is None or not state.announced:
+                self._announce(report)
+            else:
+                emitter.due[report] = None
+        self.sample()
+        self.progress(final)
+        for slot in emitter.sinks:
+            slot.flush_sink()
+
+    # -- what a record can mean ------------------------------------------------------------------
+
+    def finish(self, report: ProgressReport) -> None:
+        """Send `report`'s finish after every finish of its subtree still pending (iteratively: trees may be deep)."""
+        stack: list[tuple[ProgressReport, bool]] = [(report, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                self._finish_one(node)
+                continue
+            state: _NodeState | None = node._emit_state
+            if state is not None and state.done:
+                continue
+            if state is None or not state.announced:
+                if self._omissible(node):
+                    self._omit(node)
+                    continue
+                if not self._announce(node):
+                    continue
+            stack.append((node, True))
+            children = _children(node)
+            open_children = _state(node).open_children
+            if open_children:
+                # Announced children the tree no longer lists (evicted while their records were dropped).
+                listed = set(children)
+                children.extend(child for child in open_children if child not in listed)
+            stack.extend((child, False) for child in reversed(children) if child._status is not Status.RUNNING)
+
+    def _finish_one(self, report: ProgressReport) -> None:
+        state = _state(report)
+        if state.done:
+            return
+        if report._parent is None:
+            self._send(report, "snapshot")
+        self._send(report, "finish")
+        state.done = True
+        state.open_children = None
+        parent = report._parent
+        if parent is not None:
+            open_siblings = _state(parent).open_children
+            if open_siblings is not None:
+                open_siblings.discard(report)
+        emitter = self.emitter
+        emitter.due.pop(report, None)
+        emitter.sampled.pop(report, None)
+
+    def progress(self, final: bool) -> None:
+        emitter = self.emitter
+        due = emitter.due
+        if not due:
+            return
+        interval = emitter.min_interval
+        for report in list(due):
+            state: _NodeState | None = report._emit_state
+            if report._status is not Status.RUNNING or (state is not None and state.done):
+                del due[report]
+            elif state is None or not state.announced:
+                # Its start was dropped (a slow sink): announcing it carries the current state.
+                del due[report]
+                self._announce(report)
+            elif final or self.now - state.last_progress >= interval - _SLACK:
+                del due[report]
+                if self._send(report, "progress"):
+                    state.last_progress = self.now
+
+    def sample(self) -> None:
+        sampled = self.emitter.sampled
+        if not sampled:
+            return
+        for report, last in list(sampled.items()):
+            position = report._position
+            if position is None or report._status is not Status.RUNNING:
+                del sampled[report]
+                continue
+            try:
+                value = float(position())
+            except Exception:
+                del sampled[report]
+                continue
+            if value != last:
+                sampled[report] = value
+                self.emitter.due[report] = None
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _omissible(self, report: ProgressReport) -> bool:
+        """A success, short-lived child with no failed or announced report in its subtree."""
+        if report._parent is None or report._status is not Status.SUCCESS:
+            return False
+        started, ended = report._started_monotonic, report._finished_monotonic
+        if started is None or ended is None or ended - started >= self.emitter.min_interval - _SLACK:
+            return False
+        stack = _children(report)
+        while stack:
+            node = stack.pop()
+            state: _NodeState | None = node._emit_state
+            if node._status is not Status.SUCCESS or (state is not None and state.announced):
+                return False
+            stack.extend(_children(node))
+        return True
+
+    def _omit(self, report: ProgressReport) -> None:
+        stack = [report]
+        while stack:
+            node = stack.pop()
+            _mark_done(node)
+            stack.extend(_children(node))
+        parent = report._parent
+        assert parent is not None
+        state = _state(parent)
+        if state.done:
+            return  # left out itself: nothing to count in
+        if state.omitted_ids is None:
+            state.omitted_ids = deque()
+        state.omitted_ids.append(report._report_id)
+        self.emitter.due[parent] = None
+
+    def _announce(self, report: ProgressReport) -> bool:
+        """Send ``start`` for `report` and any ancestor not yet announced; False under an omitted one."""
+        chain = []
+        node: ProgressReport | None = report
+        while node is not None:
+            state: _NodeState | None = node._emit_state
+            if state is not None and state.done:
+                # Under a report left out of the stream (it finished, so this one did too).
+                _mark_done(report)
+                return False
+            if state is not None and state.announced:
+                break
+            chain.append(node)
+            node = node._parent
+        for node in reversed(chain):
+            self._send(node, "start")
+            _state(node).announced = True
+            parent = node._parent
+            if parent is not None:
+                parent_state = _state(parent)
+                if parent_state.open_children is None:
+                    parent_state.open_children = set()
+                parent_state.open_children.add(node)
+        return True
+
+    def _send(self, report: ProgressReport, kind: str) -> bool:
+        emitter = self.emitter
+        event = event_dict(report, kind, emitter.seq + 1, clocks.wall())
+        if kind == "start":
+            if event["status"] != "running":
+                # Announced late: it describes the report as it started; its finish follows.
+                event.update(status="running", finished_at=None, error=None, error_type=None, fraction=0.0)
+        elif kind == "progress" and event["status"] != "running":
+            return False  # finished meanwhile: its finish event says the rest
+        elif kind == "snapshot":
+            self.snapshot_omitted = event["snapshot"]["omitted_children"]
+        elif kind == "finish" and report._parent is None:
+            # As the snapshot says: when it had to be reduced to fit, the root counts what it left out.
+            event["omitted_children"] = self.snapshot_omitted
+        state: _NodeState | None = report._emit_state
+        counts_omitted = kind in ("start", "progress") or (kind == "finish" and report._parent is not None)
+        if counts_omitted and state is not None and state.omitted_ids:
+            event["omitted_children"] += _still_listed(report, state.omitted_ids)
+        emitter.seq += 1
+        for slot in emitter.sinks:
+            slot.deliver(event)
+        return True
+
+
+def _still_listed(parent: ProgressReport, omitted: deque[str]) -> int:
+    """How many children left out of the stream the producer still lists (others are in ``_omitted``)."""
+    with parent._tree.lock:
+        children = parent._children or {}
+        while omitted and omitted[0] not in children:
+            omitted.popleft()
+        return sum(1 for report_id in omitted if report_id in children)
