@@ -16,6 +16,7 @@ from ._checks import check_sinks
 
 __all__ = [
     "configure",
+    "enabled",
     "settings",
     "reset",
     "replace_settings",
@@ -144,6 +145,14 @@ def settings() -> _Settings:
     if not _settings.loaded:
         _settings.load_environment()
     return _settings
+
+
+def enabled() -> bool:
+    """Whether instrumentation is on: cheap enough to ask on every step and call."""
+    current = _settings
+    if not current.loaded:
+        current.load_environment()
+    return current.enabled
 
 
 def reset() -> None:

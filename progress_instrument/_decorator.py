@@ -15,8 +15,10 @@ import typing
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
+from . import _config
 from ._calls import call_kind, run_call
 from ._context import current_report
+from ._noop import NOOP_REPORT
 from ._tree import ProgressReport
 
 __all__ = ["reporting_wrapper", "reports_progress", "find_report_parameter"]
@@ -211,22 +213,37 @@ def _decorate(function: Any, message: str | None, steps: int, param: str | None)
     )
     kind = call_kind(function)
 
-    def begin(
-        bound: bool, args: tuple[Any, ...], kwargs: dict[str, Any]
+    def inject(
+        bound: bool, args: tuple[Any, ...], kwargs: dict[str, Any], noop: ProgressReport | None = None
     ) -> tuple[ProgressReport, tuple[Any, ...], dict[str, Any]]:
+        """Open the call's report (or take `noop`) and put what the function receives in place."""
         parameter = plan.parameter
-        if parameter is None:
-            return plan._open_child(), args, kwargs
+        assert parameter is not None
         explicit, index = plan.explicit_argument(bound, args, kwargs)
-        report, passed = plan.open_for(explicit)
+        if noop is not None:
+            report, passed = noop, (explicit if explicit is not None else noop)
+        else:
+            report, passed = plan.open_for(explicit)
         if parameter.name in kwargs or (parameter.keyword and (index is None or index >= len(args))):
             kwargs = {**kwargs, parameter.name: passed}
         elif index is not None and index < len(args):
             args = (*args[:index], passed, *args[index + 1 :])
         return report, args, kwargs
 
+    def begin(
+        bound: bool, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[ProgressReport, tuple[Any, ...], dict[str, Any]]:
+        if plan.parameter is None:
+            return plan._open_child(), args, kwargs
+        return inject(bound, args, kwargs)
+
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         bound = instance is not None or wrapped is not function
+        if not _config.enabled():
+            # Disabled: no report, no context switch; the function still gets a report to call.
+            if plan.parameter is not None:
+                _, args, kwargs = inject(bound, args, kwargs, NOOP_REPORT)
+            return wrapped(*args, **kwargs)
         return run_call(kind, lambda a, k: begin(bound, a, k), wrapped, args, kwargs)
 
     return reporting_wrapper(function, wrapper)

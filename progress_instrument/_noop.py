@@ -86,6 +86,6 @@ NOOP_REPORT: ProgressReport = _NoOpReport("", sinks=[])
 
 def instrumentation_enabled() -> bool:
     """Whether instrumentation is on (``configure(enabled=...)``; ``PROGRESS_INSTRUMENT_DISABLE=1`` wins)."""
-    from ._config import settings
+    from ._config import enabled
 
-    return settings().enabled
+    return enabled()

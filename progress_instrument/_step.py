@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from . import _config
 from ._calls import call_kind, run_call
 from ._checks import AttributeValue, check_attributes, check_message, check_steps, check_unit
 from ._context import current_report, enter_report, leave_report
+from ._noop import NOOP_REPORT
 from ._outcome import SUCCESS_OUTCOME, outcome_of_exception
 from ._tree import ProgressReport, _check_weight
 
@@ -33,9 +35,13 @@ def open_step(
 ) -> ProgressReport:
     """Create a child of the current report, or a root with the configured sinks when there is none.
 
+    When instrumentation is disabled, it is the shared no-op report.
+
     Raises:
         ProgressCancelled: The current report was cancelled.
     """
+    if not _config.enabled():
+        return NOOP_REPORT
     parent = current_report()
     if parent is None:
         return ProgressReport(message, steps=steps, unit=unit, attributes=attributes)
@@ -49,7 +55,7 @@ class Step:
     As a context manager it opens one report per ``with`` block; as a decorator, one per call.
     """
 
-    __slots__ = ("_attributes", "_entered", "_message", "_steps", "_unit", "_weight")
+    __slots__ = ("_attributes", "_entered", "_message", "_noop_entries", "_steps", "_unit", "_weight")
 
     def __init__(
         self,
@@ -64,15 +70,19 @@ class Step:
         self._weight = _check_weight(weight)
         self._unit = check_unit(unit)
         self._attributes = check_attributes(attributes)
-        self._entered: list[tuple[ProgressReport, ProgressReport | None, Token[ProgressReport | None]]] = []
+        self._entered: dict[int, tuple[ProgressReport, ProgressReport | None, Token[ProgressReport | None]]] = {}
+        self._noop_entries = 0
 
     def _open(self) -> ProgressReport:
         return open_step(self._message, self._steps, self._weight, self._unit, self._attributes)
 
     def __enter__(self) -> ProgressReport:
         report = self._open()
+        if report is NOOP_REPORT:
+            self._noop_entries += 1
+            return report
         previous, token = enter_report(report)
-        self._entered.append((report, previous, token))
+        self._entered[id(report)] = (report, previous, token)
         return report
 
     def __exit__(
@@ -81,9 +91,24 @@ class Step:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        report, previous, token = self._entered.pop()
+        entry = self._pop_entry()
+        if entry is None:  # entered while disabled: nothing was made current
+            return
+        report, previous, token = entry
         leave_report(report, previous, token)
         report._finish(SUCCESS_OUTCOME if exc is None else outcome_of_exception(exc))
+
+    def _pop_entry(self) -> tuple[ProgressReport, ProgressReport | None, Token[ProgressReport | None]] | None:
+        # One step object may be entered by several tasks or threads at once: each leaves the
+        # entry of the report current in its own context, not simply the latest one. (dict.pop and
+        # popitem are atomic, so threads need no lock here.)
+        entry = self._entered.pop(id(current_report()), None)
+        if entry is not None:
+            return entry
+        if self._noop_entries:
+            self._noop_entries -= 1
+            return None
+        return self._entered.popitem()[1]
 
     async def __aenter__(self) -> ProgressReport:
         return self.__enter__()
@@ -114,6 +139,8 @@ class Step:
             return self._open(), args, kwargs
 
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if not _config.enabled():
+                return wrapped(*args, **kwargs)
             return run_call(kind, begin, wrapped, args, kwargs)
 
         return reporting_wrapper(function, wrapper)
