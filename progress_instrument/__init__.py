@@ -21,6 +21,7 @@ from ._context import current_report, use_report
 from ._decorator import reports_progress
 from ._outcome import ProgressCancelled, Status
 from ._step import step
+from ._track import track
 from ._tree import ProgressReport
 from ._tree_builder import TreeBuilder
 
@@ -38,6 +39,7 @@ __all__ = [
     "current_report",
     "reports_progress",
     "step",
+    "track",
     "use_report",
 ]
 

@@ -47,6 +47,13 @@ def leave_report(report: ProgressReport, previous: ProgressReport | None, token:
     except ValueError:
         # The token belongs to another Context (closed from another task or thread).
         _current.set(previous)
+    restored = _current.get()
+    if restored is not None and restored.finished:
+        # What was current before has finished meanwhile (loops closed out of order, as in
+        # zip(track(a), track(b))): its nearest running ancestor takes over, or nothing.
+        while restored is not None and restored.finished:
+            restored = restored.parent
+        _current.set(restored)
 
 
 @contextmanager
