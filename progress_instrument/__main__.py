@@ -7,28 +7,32 @@ import json
 import sys
 from collections.abc import Sequence
 
-from . import ProgressReport, Status
+from . import ProgressReport, Status, reports_progress, step, track
 
 SEASONS = ("DJF", "MAM", "JJA", "SON")
 
 
+@reports_progress("Seasonal statistics", steps=2)
+def seasonal_statistics(files: list[str], reporter: ProgressReport | None = None) -> ProgressReport:
+    """Run a small instrumented "seasonal statistics" job with the three gestures."""
+    assert reporter is not None
+    with step("Loading dataset", steps=len(files), unit="files") as loading:
+        for name in files:
+            loading.set_attribute("last_file", name)
+            loading.advance()
+    for season in track(SEASONS, "Per season", unit="seasons"):
+        try:
+            with step(f"Season {season}", attributes={"season": season}):
+                if season == "JJA":
+                    raise ValueError("no precipitation data for JJA")
+        except ValueError:
+            pass  # handled: the failed step stays visible in the tree
+    return reporter
+
+
 def build_demo_tree() -> ProgressReport:
-    """Run a small instrumented "seasonal statistics" job with the core API and return its root."""
-    with ProgressReport("Seasonal statistics", steps=2, sinks=[], unit="stages") as root:
-        with root.create_subreport("Loading dataset", steps=3, unit="files") as loading:
-            for name in ("tas.nc", "pr.nc", "orog.nc"):
-                loading.advance()
-                loading.set_attribute("last_file", name)
-        with root.create_subreport("Per season", steps=len(SEASONS), unit="seasons") as seasons:
-            for season in SEASONS:
-                try:
-                    with seasons.create_subreport(f"Season {season}") as one:
-                        if season == "JJA":
-                            raise ValueError("no precipitation data for JJA")
-                        one.set_attribute("season", season)
-                except ValueError:
-                    pass  # handled: the failed step stays visible in the tree
-    return root
+    """The finished report tree of one demo run."""
+    return seasonal_statistics(["tas.nc", "pr.nc", "orog.nc"])
 
 
 def _outline(report: ProgressReport, depth: int = 0) -> list[str]:
