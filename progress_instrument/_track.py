@@ -15,26 +15,34 @@ from __future__ import annotations
 import itertools
 import operator
 import sys
-from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable, Iterator
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Generator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _config
 from ._context import current_report, enter_report, leave_report
-from ._outcome import SUCCESS_OUTCOME, ProgressCancelled, outcome_of_exception
+from ._outcome import SUCCESS_OUTCOME, Outcome, ProgressCancelled, Status, outcome_of_exception
 from ._tree import ProgressReport, _check_weight
+
+if TYPE_CHECKING:
+    from contextvars import Token
 
 __all__ = ["Track", "track"]
 
 T = TypeVar("T")
 
-# Iterators whose length_hint is exact and which __setstate__ can exhaust: no helper iterator needed.
-_SAMPLES: tuple[Iterable[Any], ...] = ([], (), range(1), range(sys.maxsize + 1))
-_EXHAUSTIBLE: frozenset[type] = frozenset(type(iter(sample)) for sample in _SAMPLES)
+# Iterators over immutable sequences: length_hint is exact and __setstate__ exhausts them.
+_SAMPLES: tuple[Iterable[Any], ...] = ((), range(1), range(sys.maxsize + 1))
+_FIXED: frozenset[type] = frozenset(type(iter(sample)) for sample in _SAMPLES)
+_LIST_ITERATOR: type = type(iter([]))
 _TICKS = sys.maxsize
 
 
 class _Position:
-    """Items done, read lazily from a C iterator: `total` minus its length hint, minus the current item."""
+    """Items done, read lazily: items taken from a C iterator, minus the one whose body runs.
+
+    ``taken`` is the iterator's total minus its length hint (for tuples, ranges and the ticker
+    beside other sources).
+    """
 
     __slots__ = ("current", "frozen", "iterator", "total")
 
@@ -44,17 +52,42 @@ class _Position:
         self.current = 1  # the item whose body is running is not done yet
         self.frozen: int | None = None
 
-    def __call__(self) -> int:
+    def taken(self) -> int:
         if self.frozen is not None:
             return self.frozen
-        taken = self.total - operator.length_hint(self.iterator)
-        return max(0, taken - self.current)
+        return self.total - operator.length_hint(self.iterator)
+
+    def __call__(self) -> int:
+        return max(0, self.taken() - self.current)
 
     def exhaust(self) -> None:
-        """Make the next ``next()`` of the loop fall through to the tail, keeping the position."""
-        self.frozen = self()
+        """Make the next ``next()`` of the loop fall through to the tail, keeping the count."""
+        self.frozen = self.taken()
         iterator: Any = self.iterator
         iterator.__setstate__(self.total)
+
+
+class _ListPosition(_Position):
+    """A list may grow while it is iterated: its iterator's index counts, not its length hint."""
+
+    __slots__ = ("sequence",)
+
+    def __init__(self, iterator: Iterator[Any]) -> None:
+        super().__init__(iterator)
+        state: Any = iterator.__reduce__()
+        self.sequence: list[Any] = state[1][0]
+
+    def taken(self) -> int:
+        if self.frozen is not None:
+            return self.frozen
+        state: Any = self.iterator.__reduce__()
+        # An exhausted list iterator has dropped its index: it had reached the end of the list.
+        return int(state[2]) if len(state) > 2 else len(self.sequence)
+
+    def exhaust(self) -> None:
+        self.frozen = self.taken()
+        iterator: Any = self.iterator
+        iterator.__setstate__(sys.maxsize)  # clamped to the list's length now
 
 
 def _steps_of(iterable: object, total: int | None) -> int:
@@ -80,31 +113,62 @@ def _is_iterable(value: object) -> bool:
 class _Loop:
     """One run of a tracked loop: its node, its place in the context, and how it ends."""
 
-    __slots__ = ("cancelled_by_us", "node", "position", "previous", "token")
+    __slots__ = ("cancelled_by_us", "entered", "node", "position", "source")
 
-    def __init__(self, node: ProgressReport) -> None:
+    def __init__(self, node: ProgressReport, source: object = None) -> None:
         self.node = node
+        self.source = source
         self.cancelled_by_us = False
         self.position: _Position | None = None
-        self.previous, self.token = enter_report(node)
+        self.entered: tuple[ProgressReport | None, Token[ProgressReport | None]] | None = None
+
+    def enter(self) -> None:
+        # At the first item, not at iter(): zip(track(a), track(b)) makes siblings, not a nest.
+        self.entered = enter_report(self.node)
+
+    def head(self) -> Iterator[Any]:
+        """Runs once, when the loop asks for its first item, and yields nothing."""
+        self.enter()
+        yield from ()
+
+    def fail_from_source(self) -> None:
+        # The exception itself is on its way to the caller; without a Python frame per item the
+        # loop cannot see it, only that its generator source ended by raising.
+        if self.entered is not None:
+            leave_report(self.node, *self.entered)
+        message = f"SourceError: the source iterator of {self.node.step_message!r} raised"
+        self.node._finish(Outcome(Status.ERROR, error=message))
 
     def finish(self, error: BaseException | None = None) -> None:
-        leave_report(self.node, self.previous, self.token)
-        self.node._finish(SUCCESS_OUTCOME if error is None else outcome_of_exception(error))
+        if self.entered is not None:
+            leave_report(self.node, *self.entered)
+        node = self.node
+        if error is None and node.cancelled:
+            # Closed while cancelled: the cancel is what ended this loop (SPEC §8).
+            error = ProgressCancelled(f"{node.step_message!r} was cancelled")
+        node._finish(SUCCESS_OUTCOME if error is None else outcome_of_exception(error))
 
     def tail(self) -> Generator[None, None, None]:
         """Suspended until the source is exhausted (resumed) or the loop is left (closed)."""
         try:
             yield
         except GeneratorExit:
-            self.finish()  # `break`, an exception in the body, or the loop dropped: stopped at i/N
+            # `break`, an exception in the body or from the source, or the loop dropped.
+            source = self.source
+            if getattr(source, "gi_frame", True) is None and getattr(source, "gi_suspended", True) is False:
+                # A generator source is only ever done here when it raised: the body did not fail.
+                if self.position is not None:
+                    self.position.current = 0
+                self.fail_from_source()
+            else:
+                self.finish()
             raise
+        if self.position is not None:
+            self.position.current = 0  # resumed only after the last body ended: every item taken is done
         if self.cancelled_by_us:
             error = ProgressCancelled(f"{self.node.step_message!r} was cancelled")
             self.finish(error)
             raise error
-        if self.position is not None:
-            self.position.current = 0  # exhausted: every item taken is done
         self.finish()
 
 
@@ -148,10 +212,14 @@ class Track(Generic[T]):
         steps = _steps_of(iterable, self._total)
         source: Iterator[T] = iter(iterable)  # type: ignore[arg-type]
         node = self._open(steps)
-        loop = _Loop(node)
-        if type(source) in _EXHAUSTIBLE:
-            position = _Position(source)
-            items: Iterator[T] = source
+        loop = _Loop(node, source)
+        items: Iterator[T]
+        if type(source) in _FIXED:
+            position: _Position = _Position(source)
+            items = source
+        elif type(source) is _LIST_ITERATOR:
+            position = _ListPosition(source)
+            items = source
         else:
             ticker = iter(range(1, _TICKS))  # every tick truthy: compress() keeps every item
             position = _Position(ticker)
@@ -168,12 +236,12 @@ class Track(Generic[T]):
             position.exhaust()
 
         node._add_cancel_hook(cancel)
-        return itertools.chain(items, tail)  # type: ignore[arg-type]
+        return itertools.chain(loop.head(), items, tail)
 
-    def __aiter__(self) -> AsyncIterator[T]:
+    def __aiter__(self) -> AsyncGenerator[T, None]:
         return self._async_items()
 
-    async def _async_items(self) -> AsyncIterator[T]:
+    async def _async_items(self) -> AsyncGenerator[T, None]:
         iterable = self._iterable
         if not _config.enabled():
             async for item in _as_async(iterable):
@@ -181,6 +249,7 @@ class Track(Generic[T]):
             return
         node = self._open(_steps_of(iterable, self._total))
         loop = _Loop(node)
+        loop.enter()
         counter = _Counter()
         node._set_position_source(counter)
         node._add_cancel_hook(counter.stop)
