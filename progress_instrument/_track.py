@@ -155,8 +155,9 @@ class _Loop:
         except GeneratorExit:
             # `break`, an exception in the body or from the source, or the loop dropped.
             source = self.source
-            if getattr(source, "gi_frame", True) is None and getattr(source, "gi_suspended", True) is False:
-                # A generator source is only ever done here when it raised: the body did not fail.
+            if getattr(source, "gi_frame", True) is None:
+                # A generator source that ended normally would have resumed the tail, not closed
+                # it: it is only ever done here when it raised.
                 if self.position is not None:
                     self.position.current = 0
                 self.fail_from_source()
