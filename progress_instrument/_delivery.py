@@ -93,7 +93,14 @@ class _Flush:
         to_sample = emitter.to_sample
         while to_sample:
             emitter.sampled.setdefault(to_sample.popleft(), -1.0)
-        for report in pending_records(emitter):
+        records = pending_records(emitter)
+        # A finished report is handled at its last record: finish records come descendants first,
+        # so a parent that finished in this batch comes after every child it had, including failed
+        # children its tree no longer lists (SPEC §7: failures are always delivered).
+        last_index = {report: index for index, report in enumerate(records)}
+        for index, report in enumerate(records):
+            if report._status is not Status.RUNNING and last_index[report] != index:
+                continue
             report._emit_pending = False
             state: _NodeState | None = report._emit_state
             if state is not None and state.done:

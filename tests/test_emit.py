@@ -201,6 +201,17 @@ class TestShortLivedChildren:
         assert ("finish", "bad") in captured.kinds()
         assert captured.of(captured.events[1]["report_id"])[-1]["error"] == "boom"
 
+    def test_failures_beyond_the_retention_bound_are_all_delivered(self) -> None:
+        """300 failures under a parent that finishes before a flush all reach the sink, though it keeps 100."""
+        with capture_events() as captured, ProgressReport("job") as job:
+            batch = job.create_subreport("batch")
+            for index in range(300):
+                batch.create_subreport(f"item {index}").complete(Status.ERROR, error="failed")
+            batch.complete()
+        failed = [event for event in captured.events if event["event"] == "finish" and event["status"] == "error"]
+        assert [event["step_message"] for event in failed] == [f"item {index}" for index in range(300)]
+        check_order(captured.events)
+
     def test_a_quick_parent_of_a_failure_is_delivered(self) -> None:
         """A short-lived success whose child failed is delivered, so the failure has a parent."""
         with capture_events() as captured, ProgressReport("job") as job:
