@@ -17,7 +17,7 @@ from ._context import _current, enter_report, leave_report
 from ._outcome import SUCCESS_OUTCOME, outcome_of_exception
 from ._tree import ProgressReport
 
-__all__ = ["Begin", "CallKind", "call_kind", "run_call"]
+__all__ = ["RUNNERS", "Begin", "CallKind", "call_kind"]
 
 T = TypeVar("T")
 
@@ -44,19 +44,6 @@ def call_kind(function: Callable[..., Any]) -> str:
     if inspect.isgeneratorfunction(target):
         return CallKind.GENERATOR
     return CallKind.PLAIN
-
-
-def run_call(
-    kind: str, begin: Begin, wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    """Call `wrapped` inside the report `begin` opens, as fits its kind."""
-    if kind == CallKind.PLAIN:
-        return _run_plain(begin, wrapped, args, kwargs)
-    if kind == CallKind.COROUTINE:
-        return _run_coroutine(begin, wrapped, args, kwargs)
-    if kind == CallKind.GENERATOR:
-        return _run_generator(begin, wrapped, args, kwargs)
-    return _run_async_generator(begin, wrapped, args, kwargs)
 
 
 def _run_plain(begin: Begin, wrapped: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
@@ -195,3 +182,12 @@ async def _run_async_generator(
             raise
         except BaseException as error:
             thrown = error
+
+
+#: The runner for each kind of callable, chosen once when a function is decorated.
+RUNNERS: dict[str, Callable[[Begin, Callable[..., Any], tuple[Any, ...], dict[str, Any]], Any]] = {
+    CallKind.PLAIN: _run_plain,
+    CallKind.COROUTINE: _run_coroutine,
+    CallKind.GENERATOR: _run_generator,
+    CallKind.ASYNC_GENERATOR: _run_async_generator,
+}

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
 from . import _config
-from ._calls import call_kind, run_call
-from ._context import current_report
+from ._calls import RUNNERS, call_kind
+from ._context import _current, current_report
 from ._noop import NOOP_REPORT
 from ._tree import ProgressReport
 
@@ -177,11 +177,18 @@ class _CallPlan:
         return report, report
 
     def _open_child(self) -> ProgressReport:
-        parent = current_report()
+        parent = _current.get()
         if parent is None:
             return ProgressReport(self.message, steps=self.steps)
-        parent.check()
-        return parent.create_subreport(self.message, steps=self.steps)
+        if parent._cancelled:
+            parent.check()
+        return parent._add_child(self.message, self.steps, 1.0, None, None)
+
+    def begin_without_injection(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[ProgressReport, tuple[Any, ...], dict[str, Any]]:
+        """Open the call's report for a function that takes none."""
+        return self._open_child(), args, kwargs
 
 
 def _message_of(function: Callable[..., Any]) -> str:
@@ -230,23 +237,30 @@ def _decorate(function: Any, message: str | None, steps: int, param: str | None)
             args = (*args[:index], passed, *args[index + 1 :])
         return report, args, kwargs
 
-    def begin(
-        bound: bool, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[ProgressReport, tuple[Any, ...], dict[str, Any]]:
-        if plan.parameter is None:
-            return plan._open_child(), args, kwargs
-        return inject(bound, args, kwargs)
+    run = RUNNERS[kind]
+    enabled = _config.enabled
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if plan.parameter is None:
+        begin = plan.begin_without_injection
+
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if not enabled():
+                return wrapped(*args, **kwargs)
+            return run(begin, wrapped, args, kwargs)
+
+        return reporting_wrapper(function, wrapper)
+
+    def wrapper_injecting(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         bound = instance is not None or wrapped is not function
-        if not _config.enabled():
+        if not enabled():
             # Disabled: no report, no context switch; the function still gets a report to call.
-            if plan.parameter is not None:
-                _, args, kwargs = inject(bound, args, kwargs, NOOP_REPORT)
+            _, args, kwargs = inject(bound, args, kwargs, NOOP_REPORT)
             return wrapped(*args, **kwargs)
-        return run_call(kind, lambda a, k: begin(bound, a, k), wrapped, args, kwargs)
+        return run(lambda a, k: inject(bound, a, k), wrapped, args, kwargs)
 
-    return reporting_wrapper(function, wrapper)
+    return reporting_wrapper(function, wrapper_injecting)
 
 
 @overload

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 __all__ = ["flush_emitter"]
 
+# Module constants: looking up an Enum member costs ~10x a global on the hot paths.
+_RUNNING = Status.RUNNING
+_SUCCESS = Status.SUCCESS
+
 # Times are floats: a flush exactly one min_interval after the last counts as one min_interval later.
 _SLACK = 1e-9
 
@@ -94,23 +98,40 @@ class _Flush:
         while to_sample:
             emitter.sampled.setdefault(to_sample.popleft(), -1.0)
         records = pending_records(emitter)
-        # A finished report is handled at its last record: finish records come descendants first,
-        # so a parent that finished in this batch comes after every child it had, including failed
-        # children its tree no longer lists (SPEC §7: failures are always delivered).
-        last_index = {report: index for index, report in enumerate(records)}
+        # A finished parent is handled at its last record: finish records come descendants first,
+        # so it comes after every child it had, including failed children its tree no longer lists
+        # (SPEC §7: failures are always delivered). Leaves need no such care.
+        last_index = {report: index for index, report in enumerate(records) if report._children}
+        quick = emitter.min_interval - _SLACK
+        due = emitter.due
         for index, report in enumerate(records):
-            if report._status is not Status.RUNNING and last_index[report] != index:
+            status = report._status
+            if status is not _RUNNING and last_index.get(report, index) != index:
                 continue
             report._emit_pending = False
             state: _NodeState | None = report._emit_state
+            if state is None and status is _SUCCESS and not report._children:
+                # The common case first: a quick successful leaf never announced is left out of
+                # the stream and counted in its parent (what `_omissible` and `_omit` decide).
+                parent = report._parent
+                started, ended = report._started_monotonic, report._finished_monotonic
+                if parent is not None and started is not None and ended is not None and ended - started < quick:
+                    report._emit_state = _LEFT_OUT
+                    parent_state = _state(parent)
+                    if not parent_state.done:
+                        if parent_state.omitted_ids is None:
+                            parent_state.omitted_ids = deque()
+                        parent_state.omitted_ids.append(report._report_id)
+                        due[parent] = None
+                    continue
             if state is not None and state.done:
                 continue
-            if report._status is not Status.RUNNING:
+            if status is not _RUNNING:
                 self.finish(report)
             elif state is None or not state.announced:
                 self._announce(report)
             else:
-                emitter.due[report] = None
+                due[report] = None
         self.sample()
         self.progress(final)
         for slot in emitter.sinks:
@@ -142,7 +163,7 @@ class _Flush:
                 # Announced children the tree no longer lists (evicted while their records were dropped).
                 listed = set(children)
                 children.extend(child for child in open_children if child not in listed)
-            stack.extend((child, False) for child in reversed(children) if child._status is not Status.RUNNING)
+            stack.extend((child, False) for child in reversed(children) if child._status is not _RUNNING)
 
     def _finish_one(self, report: ProgressReport) -> None:
         state = _state(report)
@@ -170,7 +191,7 @@ class _Flush:
         interval = emitter.min_interval
         for report in list(due):
             state: _NodeState | None = report._emit_state
-            if report._status is not Status.RUNNING or (state is not None and state.done):
+            if report._status is not _RUNNING or (state is not None and state.done):
                 del due[report]
             elif state is None or not state.announced:
                 # Its start was dropped (a slow sink): announcing it carries the current state.
@@ -187,7 +208,7 @@ class _Flush:
             return
         for report, last in list(sampled.items()):
             position = report._position
-            if position is None or report._status is not Status.RUNNING:
+            if position is None or report._status is not _RUNNING:
                 del sampled[report]
                 continue
             try:
@@ -203,7 +224,7 @@ class _Flush:
 
     def _omissible(self, report: ProgressReport) -> bool:
         """A success, short-lived child with no failed or announced report in its subtree."""
-        if report._parent is None or report._status is not Status.SUCCESS:
+        if report._parent is None or report._status is not _SUCCESS:
             return False
         started, ended = report._started_monotonic, report._finished_monotonic
         if started is None or ended is None or ended - started >= self.emitter.min_interval - _SLACK:
@@ -212,7 +233,7 @@ class _Flush:
         while stack:
             node = stack.pop()
             state: _NodeState | None = node._emit_state
-            if node._status is not Status.SUCCESS or (state is not None and state.announced):
+            if node._status is not _SUCCESS or (state is not None and state.announced):
                 return False
             stack.extend(_children(node))
         return True

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 __all__ = ["core", "EXIT_ERROR", "EXIT_TIMEOUT"]
 
+# Module constants: looking up an Enum member costs ~10x a global on the hot paths.
+_ERROR = Status.ERROR
+_RUNNING = Status.RUNNING
+
 EXIT_ERROR = "process exited while running"
 #: Seconds the exit flush waits for a sink that is still busy before giving up on it.
 EXIT_TIMEOUT = 5.0
@@ -96,7 +100,7 @@ class _Core:
         for emitter in self.emitters():
             self._flush(emitter, final=final)
             root = emitter.root()
-            if root is None or (root._status is not Status.RUNNING and not emitter.records):
+            if root is None or (root._status is not _RUNNING and not emitter.records):
                 self._forget(emitter)
 
     def _flush(self, emitter: Emitter, *, final: bool) -> None:
@@ -139,8 +143,8 @@ class _Core:
         self._wake.set()
         for emitter in self.emitters():
             root = emitter.root()
-            if root is not None and root._status is Status.RUNNING:
-                root.complete(Status.ERROR, error=EXIT_ERROR)
+            if root is not None and root._status is _RUNNING:
+                root.complete(_ERROR, error=EXIT_ERROR)
         self.flush_all(final=True)
 
     def before_fork(self) -> None:

@@ -47,6 +47,16 @@ class _NoOpReport(ProgressReport):
         """Return this same no-op report."""
         return self
 
+    def _add_child(
+        self,
+        message: str,
+        steps: int,
+        weight: float,
+        unit: str | None,
+        attributes: dict[str, AttributeValue] | None,
+    ) -> ProgressReport:
+        return self
+
     def complete(self, status: Status | str = Status.SUCCESS, *, error: BaseException | str | None = None) -> None:
         """Do nothing: the no-op report never finishes."""
 

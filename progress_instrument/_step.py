@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _config
-from ._calls import call_kind, run_call
+from ._calls import RUNNERS, call_kind
 from ._checks import AttributeValue, check_attributes, check_message, check_steps, check_unit
-from ._context import current_report, enter_report, leave_report
+from ._context import _current, leave_report
 from ._noop import NOOP_REPORT
 from ._outcome import SUCCESS_OUTCOME, outcome_of_exception
 from ._tree import ProgressReport, _check_weight
@@ -31,22 +31,29 @@ def open_step(
     steps: int = 0,
     weight: float = 1.0,
     unit: str | None = None,
-    attributes: Mapping[str, AttributeValue] | None = None,
+    attributes: dict[str, AttributeValue] | None = None,
 ) -> ProgressReport:
     """Create a child of the current report, or a root with the configured sinks when there is none.
 
-    When instrumentation is disabled, it is the shared no-op report.
+    The arguments are already checked. When instrumentation is disabled, it is the shared no-op
+    report.
 
     Raises:
         ProgressCancelled: The current report was cancelled.
     """
     if not _config.enabled():
         return NOOP_REPORT
-    parent = current_report()
+    parent = _current.get()
+    # Each report gets its own copy of the attributes: set_attribute() must not reach its siblings.
+    own_attributes = dict(attributes) if attributes else None
     if parent is None:
-        return ProgressReport(message, steps=steps, unit=unit, attributes=attributes)
-    parent.check()
-    return parent.create_subreport(message, steps=steps, weight=weight, unit=unit, attributes=attributes)
+        return ProgressReport(message, steps=steps, unit=unit, attributes=own_attributes)
+    if parent._cancelled:
+        parent.check()
+    return parent._add_child(message, steps, weight, unit, own_attributes)
+
+
+_Entry = tuple[ProgressReport, "ProgressReport | None", "Token[ProgressReport | None]"]
 
 
 class Step:
@@ -55,7 +62,18 @@ class Step:
     As a context manager it opens one report per ``with`` block; as a decorator, one per call.
     """
 
-    __slots__ = ("_attributes", "_entered", "_message", "_noop_entries", "_steps", "_unit", "_weight")
+    __slots__ = (
+        "_attributes",
+        "_message",
+        "_more_entries",
+        "_noop_entries",
+        "_previous",
+        "_report",
+        "_steps",
+        "_token",
+        "_unit",
+        "_weight",
+    )
 
     def __init__(
         self,
@@ -65,12 +83,18 @@ class Step:
         unit: str | None,
         attributes: Mapping[str, AttributeValue] | None,
     ) -> None:
-        self._message = check_message(message, "message")
-        self._steps = check_steps(steps)
-        self._weight = _check_weight(weight)
-        self._unit = check_unit(unit)
-        self._attributes = check_attributes(attributes)
-        self._entered: dict[int, tuple[ProgressReport, ProgressReport | None, Token[ProgressReport | None]]] = {}
+        # Exact-type tests first: a step object is made for every `with step(...)`.
+        self._message = message if type(message) is str else check_message(message, "message")
+        self._steps = steps if type(steps) is int and steps >= 0 else check_steps(steps)
+        self._weight = weight if type(weight) is float and weight == 1.0 else _check_weight(weight)
+        self._unit = unit if unit is None else check_unit(unit)
+        self._attributes = check_attributes(attributes) if attributes else None
+        # The usual case, one block at a time, lives in slots; the dict only serves a step object
+        # entered again before it was left (nested, or by several tasks or threads at once).
+        self._report: ProgressReport | None = None
+        self._previous: ProgressReport | None = None
+        self._token: Token[ProgressReport | None] | None = None
+        self._more_entries: dict[int, _Entry] | None = None
         self._noop_entries = 0
 
     def _open(self) -> ProgressReport:
@@ -81,8 +105,14 @@ class Step:
         if report is NOOP_REPORT:
             self._noop_entries += 1
             return report
-        previous, token = enter_report(report)
-        self._entered[id(report)] = (report, previous, token)
+        previous = _current.get()
+        token = _current.set(report)
+        if self._report is None:
+            self._report, self._previous, self._token = report, previous, token
+        else:
+            if self._more_entries is None:
+                self._more_entries = {}
+            self._more_entries[id(report)] = (report, previous, token)
         return report
 
     def __exit__(
@@ -98,17 +128,30 @@ class Step:
         leave_report(report, previous, token)
         report._finish(SUCCESS_OUTCOME if exc is None else outcome_of_exception(exc))
 
-    def _pop_entry(self) -> tuple[ProgressReport, ProgressReport | None, Token[ProgressReport | None]] | None:
+    def _pop_entry(self) -> _Entry | None:
         # One step object may be entered by several tasks or threads at once: each leaves the
-        # entry of the report current in its own context, not simply the latest one. (dict.pop and
-        # popitem are atomic, so threads need no lock here.)
-        entry = self._entered.pop(id(current_report()), None)
-        if entry is not None:
+        # entry of the report current in its own context, not simply the latest one.
+        current = _current.get()
+        report = self._report
+        if report is not None and report is current:
+            entry: _Entry = (report, self._previous, self._token)  # type: ignore[assignment]
+            self._report = self._previous = self._token = None
             return entry
+        more = self._more_entries
+        if more:
+            found = more.pop(id(current), None)
+            if found is not None:
+                return found
         if self._noop_entries:
             self._noop_entries -= 1
             return None
-        return self._entered.popitem()[1]
+        # The current report is none of ours (a block left out of order): take the latest entry.
+        if more:
+            return more.popitem()[1]
+        assert report is not None, "a step was left that was never entered"
+        entry = (report, self._previous, self._token)  # type: ignore[assignment]
+        self._report = self._previous = self._token = None
+        return entry
 
     async def __aenter__(self) -> ProgressReport:
         return self.__enter__()
@@ -131,7 +174,8 @@ class Step:
         """Decorate `function` so that each call runs inside its own step."""
         from ._decorator import reporting_wrapper
 
-        kind = call_kind(function)
+        run = RUNNERS[call_kind(function)]
+        enabled = _config.enabled
 
         def begin(
             args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -139,9 +183,9 @@ class Step:
             return self._open(), args, kwargs
 
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if not _config.enabled():
+            if not enabled():
                 return wrapped(*args, **kwargs)
-            return run_call(kind, begin, wrapped, args, kwargs)
+            return run(begin, wrapped, args, kwargs)
 
         return reporting_wrapper(function, wrapper)
 

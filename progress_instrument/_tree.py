@@ -44,6 +44,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ProgressReport", "AttributeValue", "RETAINED_FINISHED", "RETAINED_FAILED"]
 
+# Module constants: looking up an Enum member costs ~10x a global on the hot paths.
+_ERROR = Status.ERROR
+_RUNNING = Status.RUNNING
+_SUCCESS = Status.SUCCESS
+
 
 #: Finished children a node keeps (the most recent); older ones count in ``omitted_children``.
 RETAINED_FINISHED = 100
@@ -52,7 +57,7 @@ RETAINED_FAILED = 100
 
 _UNFINISHED_ERROR = "Unfinished: unfinished when parent finished"
 _NO_MESSAGE_ERROR = "Error: failed without an error message"
-_UNFINISHED_OUTCOME = Outcome(Status.ERROR, error=_UNFINISHED_ERROR)
+_UNFINISHED_OUTCOME = Outcome(_ERROR, error=_UNFINISHED_ERROR)
 
 
 def _check_weight(weight: object) -> float:
@@ -178,7 +183,7 @@ class ProgressReport:
         self._report_id = report_id
         self._message = message
         self._steps = steps
-        self._status = Status.RUNNING
+        self._status = _RUNNING
         self._parent = parent
         self._tree = tree
         self._weight = weight
@@ -304,14 +309,14 @@ class ProgressReport:
     @property
     def finished(self) -> bool:
         """Whether the report has finished (successfully or not)."""
-        return self._status is not Status.RUNNING
+        return self._status is not _RUNNING
 
     # -- derived values --------------------------------------------------------------------------
 
     @property
     def fraction(self) -> float:
         """Deterministic fraction done in [0, 1]; 1.0 once finished, 0.0 while indeterminate."""
-        if self._status is not Status.RUNNING:
+        if self._status is not _RUNNING:
             return 1.0
         with self._tree.lock:
             return fraction_locked(self)
@@ -340,7 +345,7 @@ class ProgressReport:
     @property
     def eta_seconds(self) -> float | None:
         """Estimated seconds left: ``elapsed × (1 − f) / f``; None while f is 0, 0.0 once finished."""
-        if self._status is not Status.RUNNING:
+        if self._status is not _RUNNING:
             return 0.0
         done = self.fraction
         if done <= 0.0:
@@ -357,7 +362,7 @@ class ProgressReport:
             self._log_once("advance() is ignored on a track node: it counts its items itself")
             return
         with self._tree.lock:
-            if self._status is not Status.RUNNING:
+            if self._status is not _RUNNING:
                 return
             self._advanced += n
             self._fixed_fraction = None
@@ -409,15 +414,25 @@ class ProgressReport:
             weight = _check_weight(weight)
         if unit is not None:
             check_unit(unit)
-        checked_attributes = check_attributes(attributes) if attributes else None
+        return self._add_child(step_message, steps, weight, unit, check_attributes(attributes) if attributes else None)
+
+    def _add_child(
+        self,
+        message: str,
+        steps: int,
+        weight: float,
+        unit: str | None,
+        attributes: dict[str, AttributeValue] | None,
+    ) -> ProgressReport:
+        """`create_subreport` for arguments already checked (`step`, `track`, the decorator)."""
         child = ProgressReport.__new__(ProgressReport)
         tree = self._tree
         with tree.lock:
-            if self._status is not Status.RUNNING:
+            if self._status is not _RUNNING:
                 detached = True
             else:
                 detached = False
-                child._init(step_message, steps, unit, checked_attributes, weight, self, tree, new_report_id())
+                child._init(message, steps, unit, attributes, weight, self, tree, new_report_id())
                 child._cancelled = self._cancelled
                 position = self._position
                 if position is not None:
@@ -427,8 +442,8 @@ class ProgressReport:
                 self._children[child._report_id] = child
                 self._running_count += 1
         if detached:
-            child._init(step_message, steps, unit, checked_attributes, weight, None, _Tree([]), new_report_id())
-            self._log_once(f"child {step_message!r} created under a finished report is detached")
+            child._init(message, steps, unit, attributes, weight, None, _Tree([]), new_report_id())
+            self._log_once(f"child {message!r} created under a finished report is detached")
             return child
         emitter = tree.emitter
         if emitter is not None:
@@ -445,27 +460,27 @@ class ProgressReport:
             status: `Status.SUCCESS` or `Status.ERROR` (or their string values).
             error: The exception or text of a failure; an exception gives ``"Type: message"``.
         """
-        if status is Status.SUCCESS and error is None:
+        if status is _SUCCESS and error is None:
             self._finish(SUCCESS_OUTCOME)
             return
         try:
             final = Status(status)
         except ValueError:
             raise ValueError(f"status must be 'success' or 'error', got {status!r}") from None
-        if final is Status.RUNNING:
+        if final is _RUNNING:
             raise ValueError("complete() needs a final status, 'success' or 'error', not 'running'")
         if isinstance(error, BaseException):
             outcome = outcome_of_exception(error)
-            if final is Status.ERROR and outcome.status is not Status.ERROR:
+            if final is _ERROR and outcome.status is not _ERROR:
                 # An exit the exit paths call a success (SystemExit(0)), reported failed on purpose.
                 text, error_type = describe_exception(error)
-                outcome = Outcome(Status.ERROR, error=text, error_type=error_type)
-            elif final is Status.SUCCESS:
+                outcome = Outcome(_ERROR, error=text, error_type=error_type)
+            elif final is _SUCCESS:
                 outcome = SUCCESS_OUTCOME
-        elif final is Status.ERROR:
+        elif final is _ERROR:
             if error is not None and not isinstance(error, str):
                 raise TypeError(f"error must be an exception, a str or None, got {type(error).__name__}")
-            outcome = Outcome(Status.ERROR, error=error or _NO_MESSAGE_ERROR)
+            outcome = Outcome(_ERROR, error=error or _NO_MESSAGE_ERROR)
         else:
             outcome = SUCCESS_OUTCOME
         self._finish(outcome)
@@ -473,11 +488,11 @@ class ProgressReport:
     def _finish(self, outcome: Outcome) -> None:
         tree = self._tree
         with tree.lock:
-            if self._status is not Status.RUNNING:
+            if self._status is not _RUNNING:
                 return
             finished = running_descendants_locked(self) if self._running_count else []
             if finished:
-                inherited = outcome if outcome.status is Status.ERROR else _UNFINISHED_OUTCOME
+                inherited = outcome if outcome.status is _ERROR else _UNFINISHED_OUTCOME
                 # Deepest first, so every node finishes after its own descendants.
                 for node in reversed(finished):
                     node._finish_locked(inherited)
@@ -521,7 +536,7 @@ class ProgressReport:
             self._finished_weight += child._weight
         children = self._children
         assert children is not None
-        if child._status is Status.SUCCESS:
+        if child._status is _SUCCESS:
             if self._finished_ids is None:
                 self._finished_ids = deque()
             kept = self._finished_ids
@@ -545,7 +560,7 @@ class ProgressReport:
         entry or `track` item under them raises `ProgressCancelled`. Finishes nothing by itself.
         """
         with self._tree.lock:
-            if self._status is not Status.RUNNING:
+            if self._status is not _RUNNING:
                 return False
             nodes = running_descendants_locked(self)
             nodes.insert(0, self)
@@ -572,7 +587,7 @@ class ProgressReport:
     def _set_position_source(self, position: Callable[[], int] | None) -> None:
         """Make this a loop node whose items done are read lazily from `position` (`track`)."""
         with self._tree.lock:
-            if self._status is not Status.RUNNING:
+            if self._status is not _RUNNING:
                 return
             self._position = position
         emitter = self._tree.emitter

@@ -30,6 +30,9 @@ __all__ = [
     "event_dict",
 ]
 
+# Module constants: looking up an Enum member costs ~10x a global on the hot paths.
+_RUNNING = Status.RUNNING
+
 MAX_SNAPSHOT_BYTES = 256 * 1024
 # SPEC §2 allows 256 levels; deprogressapi's parser (pydantic's jiter, 200 nested JSON containers,
 # two per report) reads at most 100, so snapshots stop there to stay readable by DASF clients.
@@ -140,7 +143,7 @@ def _capture(report: ProgressReport) -> list[_Node]:
         while stack:
             live, parent, depth = stack.pop()
             fields = _own_fields(live, fraction_locked(live, memo))
-            node = _Node(fields, parent, live._status is Status.RUNNING)
+            node = _Node(fields, parent, live._status is _RUNNING)
             nodes.append(node)
             if parent is not None:
                 parent.children.append(node)
