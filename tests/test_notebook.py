@@ -8,6 +8,8 @@ import types
 from pathlib import Path
 from typing import Any
 
+import nbclient
+import nbformat
 import pytest
 
 from progress_instrument import ProgressReport, _config
@@ -168,8 +170,6 @@ print("done")
 @pytest.mark.slow
 def test_a_real_kernel_shows_one_display_updated_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Executed by a real kernel, a cell makes one display_data output, updated in place to the final tree."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         monkeypatch.setenv(name, str(tmp_path / name.lower()))
     for name in ("PROGRESS_INSTRUMENT_SINK", "PROGRESS_INSTRUMENT_DISABLE"):
