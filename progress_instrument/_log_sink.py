@@ -58,6 +58,7 @@ class LoggingSink:
         ...     job.advance(3)
         started: Job (3 steps)
         finished: Job (3/3, success)
+        >>> logger.handlers.clear()
     """
 
     def __init__(
