@@ -258,17 +258,17 @@ def default_sinks() -> list[SinkSlot]:
     One notebook sink is shared by every root of the kernel, so its failures are counted once.
     """
     global _notebook_slot
+    slot = _notebook_slot
+    if slot is not None and not slot.dropped:
+        return [slot]  # a kernel stays a kernel: asked once
     if "ipykernel" not in sys.modules:
         return []  # the cheap answer for every process that is not a kernel
-    from ._notebook import in_jupyter_kernel
+    from ._notebook import NotebookSink, in_jupyter_kernel
 
-    if in_jupyter_kernel():
-        if _notebook_slot is None or _notebook_slot.dropped:
-            from ._notebook import NotebookSink
-
-            _notebook_slot = SinkSlot(NotebookSink())
-        return [_notebook_slot]
-    return []
+    if not in_jupyter_kernel():
+        return []
+    _notebook_slot = SinkSlot(NotebookSink())
+    return [_notebook_slot]
 
 
 configure.__module__ = "progress_instrument"
