@@ -101,11 +101,17 @@ class NotebookSink:
                     return  # a root started before this sink was attached: not ours to show
                 view = _RootView(report_id)
             view.builder.apply(event)
-            self._views[report_id] = view
-            view.ids.add(report_id)
             view.dirty = True
             if report_id != view.root_id:
+                if event["event"] == "finish":
+                    # Nothing follows a finish: forget the id, so long loops keep this map small.
+                    self._views.pop(report_id, None)
+                    view.ids.discard(report_id)
+                else:
+                    self._views[report_id] = view
+                    view.ids.add(report_id)
                 return
+            self._views[report_id] = view
             if event["event"] == "start":
                 self._show(view)
             elif event["event"] == "finish":

@@ -93,6 +93,17 @@ class TestDisplayInPlace:
             "✓ Job [####################] 100% 3/3",
         ]
 
+    def test_a_long_loop_keeps_the_sink_small(self) -> None:
+        """Finished children are forgotten by the sink; the rebuilt tree stays bounded too."""
+        sink = NotebookSink(display=FakeDisplay())
+        with capture_events() as captured:
+            with ProgressReport("Loop", steps=500, sinks=[sink]) as loop:
+                for index in range(500):
+                    with loop.create_subreport(f"item {index}"):
+                        captured.clock.advance(0.1)
+                known = len(sink._views)
+        assert known <= 2 and sink._views == {}
+
 
 class TestRendering:
     def test_failures_show_their_error_and_html_is_escaped(self) -> None:

@@ -128,6 +128,37 @@ class TestLiveTree:
             ProgressReport("Second", sinks=[sink]).complete()
         assert "✓ Second" in plain(out.getvalue())
 
+    def test_concurrent_roots_share_the_live_area(self) -> None:
+        """Two running roots draw together; the one finishing first is printed first, and stays."""
+        console, out = make_console()
+        sink = RichSink(console)
+        with capture_events() as captured:
+            first = ProgressReport("First", steps=1, sinks=[sink])
+            second = ProgressReport("Second", steps=1, sinks=[sink])
+            captured.clock.advance(0.1)
+            captured.clock.advance(0.1)
+            frame = screen(out.getvalue())
+            second.advance()
+            second.complete()
+            first.complete()
+        assert sorted(line.split(" ━")[0].split("  ")[0] for line in frame) == ["• First", "• Second"]
+        assert screen(out.getvalue()) == [
+            "✓ Second ━━━━━━━━━━━━━━━━━━━━ 100% 1/1",
+            "✓ First ━━━━━━━━━━━━━━━━━━━━ 100% 0/1",
+        ]
+
+    def test_a_long_loop_keeps_the_sink_small(self) -> None:
+        """Finished children are forgotten by the sink while their root runs."""
+        console, _ = make_console(terminal=False)
+        sink = RichSink(console)
+        with capture_events() as captured:
+            with ProgressReport("Loop", steps=300, sinks=[sink]) as loop:
+                for index in range(300):
+                    with loop.create_subreport(f"item {index}"):
+                        captured.clock.advance(0.1)
+                known = len(sink._root_of)
+        assert known <= 2 and sink._root_of == {}
+
 
 class TestSharingTheConsole:
     def test_rich_log_lines_and_prints_show_above_the_tree(self, logger: logging.Logger) -> None:

@@ -91,9 +91,12 @@ class RichSink:
                     return  # a root that started before this sink was attached
                 root_id = report_id
                 self._trees[root_id] = TreeBuilder()
-            self._root_of[report_id] = root_id
             self._trees[root_id].apply(event)
             self._dirty = True
+            if event["event"] == "finish":
+                self._root_of.pop(report_id, None)  # nothing follows a finish
+            else:
+                self._root_of[report_id] = root_id
             if event["event"] == "start" and report_id == root_id:
                 self._start_live()
             elif event["event"] == "finish" and report_id == root_id:
@@ -153,7 +156,7 @@ class RichSink:
     def _root_finished(self, root_id: str) -> None:
         builder = self._trees.pop(root_id)
         for report_id in [key for key, value in self._root_of.items() if value == root_id]:
-            del self._root_of[report_id]
+            del self._root_of[report_id]  # children still listed as running when the root ended
         final = self._tree(builder.get(root_id))
         if self._live is not None:
             self._draw(clocks.monotonic())
