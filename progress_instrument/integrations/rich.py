@@ -110,7 +110,7 @@ class RichSink:
                 self._draw(now)
 
     def close(self) -> None:
-        """Stop the live display (the library calls this for you when its last root finishes)."""
+        """Stop the live display now (it also stops by itself when the last running root finishes)."""
         with self._lock:
             self._stop_live()
 
