@@ -159,6 +159,15 @@ class TestLiveTree:
                 known = len(sink._root_of)
         assert known <= 2 and sink._root_of == {}
 
+    def test_with_the_real_flushing_thread_the_final_tree_is_there_when_complete_returns(self) -> None:
+        """Without a fake clock, the live display may start on the library thread; the end is the same."""
+        console, out = make_console()
+        with ProgressReport("Job", steps=2, sinks=[RichSink(console)]) as job:
+            with job.create_subreport("Load", steps=4, unit="files") as load:
+                load.advance(4)
+            job.create_subreport("Parse").complete("error", error="ValueError: bad row")
+        assert screen(out.getvalue()) == FINAL_TREE
+
 
 class TestSharingTheConsole:
     def test_rich_log_lines_and_prints_show_above_the_tree(self, logger: logging.Logger) -> None:
