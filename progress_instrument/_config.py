@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "reset",
     "replace_settings",
     "resolve_sinks",
+    "default_sinks",
     "SinkSlot",
     "MAX_SINK_FAILURES",
     "DEFAULT_MIN_INTERVAL",
@@ -29,7 +31,7 @@ __all__ = [
 #: Consecutive failures after which a sink is dropped.
 MAX_SINK_FAILURES = 5
 DEFAULT_MIN_INTERVAL = 0.1
-_LATER_SINKS = ("console", "log")
+_LATER_SINKS = ("console",)
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -93,7 +95,7 @@ class _Settings:
         self.disabled_by_env = False
         self.enabled = True
         self.min_interval = DEFAULT_MIN_INTERVAL
-        # None: the built-in default (no sink until the console renderer exists).
+        # None: the built-in default (`default_sinks()`).
         self.sinks: list[SinkSlot] | None = None
 
     def load_environment(self) -> None:
@@ -123,14 +125,18 @@ def _sinks_from_environment(value: str) -> list[SinkSlot] | None:
         except OSError as error:
             warnings.warn(f"PROGRESS_INSTRUMENT_SINK={value!r}: cannot open {argument!r}: {error}", stacklevel=3)
             return None
+    if kind == "log":
+        from .sinks import LoggingSink
+
+        return [SinkSlot(LoggingSink())]
     if kind in _LATER_SINKS:
         message = (
             f"PROGRESS_INSTRUMENT_SINK={value!r}: the {kind!r} sink is not available yet in this version "
-            "(available: 'jsonl:PATH', 'none'); no sink is used"
+            "(available: 'jsonl:PATH', 'log', 'none'); no sink is used"
         )
     else:
         message = (
-            f"PROGRESS_INSTRUMENT_SINK={value!r} is not understood: use 'jsonl:PATH' or 'none' "
+            f"PROGRESS_INSTRUMENT_SINK={value!r} is not understood: use 'jsonl:PATH', 'log' or 'none' "
             f"({' and '.join(repr(name) for name in _LATER_SINKS)} are not available yet); no sink is used"
         )
     warnings.warn(message, stacklevel=3)
@@ -193,7 +199,8 @@ def configure(
 
     Args:
         sinks: Where new roots send their events: objects with ``emit(event)`` or plain callables.
-            ``[]`` means none; None goes back to the default (``PROGRESS_INSTRUMENT_SINK``, else none).
+            ``[]`` means none; None goes back to the default (``PROGRESS_INSTRUMENT_SINK``, else the
+            built-in one: a display updated in place in a Jupyter kernel, no sink elsewhere).
         min_interval: Seconds between two ``progress`` events of one report (and between flushes).
         enabled: False makes instrumentation near no-ops: roots created then emit nothing.
 
@@ -236,8 +243,32 @@ def resolve_sinks(explicit: list[Any] | None) -> list[SinkSlot]:
     if not current.enabled:
         return []
     if explicit is None:
-        return list(current.sinks) if current.sinks else []
+        if current.sinks is None:
+            return default_sinks()
+        return list(current.sinks)
     return [SinkSlot(sink) for sink in explicit]
+
+
+_notebook_slot: SinkSlot | None = None
+
+
+def default_sinks() -> list[SinkSlot]:
+    """The built-in default: in a Jupyter kernel a display updated in place, else none.
+
+    One notebook sink is shared by every root of the kernel, so its failures are counted once.
+    """
+    global _notebook_slot
+    slot = _notebook_slot
+    if slot is not None and not slot.dropped:
+        return [slot]  # a kernel stays a kernel: asked once
+    if "ipykernel" not in sys.modules:
+        return []  # the cheap answer for every process that is not a kernel
+    from ._notebook import NotebookSink, in_jupyter_kernel
+
+    if not in_jupyter_kernel():
+        return []
+    _notebook_slot = SinkSlot(NotebookSink())
+    return [_notebook_slot]
 
 
 configure.__module__ = "progress_instrument"

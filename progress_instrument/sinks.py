@@ -15,9 +15,11 @@ import weakref
 from collections.abc import Callable
 from typing import IO, Any
 
+from ._log_sink import LoggingSink
+from ._notebook import NotebookSink
 from ._wire import _dumps
 
-__all__ = ["CallbackSink", "JsonLinesSink"]
+__all__ = ["CallbackSink", "JsonLinesSink", "LoggingSink", "NotebookSink"]
 
 
 class CallbackSink:

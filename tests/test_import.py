@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-LAZY = ["json", "asyncio", "concurrent.futures", "rich", "deprogressapi", "pydantic"]
+LAZY = ["json", "asyncio", "concurrent.futures", "logging", "rich", "IPython", "deprogressapi", "pydantic"]
 
 
 def test_import_loads_none_of_the_optional_modules() -> None:
