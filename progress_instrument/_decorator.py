@@ -45,9 +45,12 @@ def _wrapper_class() -> type:
     return ReportingWrapper
 
 
-def reporting_wrapper(function: Any, wrapper: Callable[..., Any]) -> Any:
-    """Wrap `function` (any callable, classmethod or staticmethod) so each call goes to `wrapper`."""
-    return _wrapper_class()(function, wrapper)
+def reporting_wrapper(function: Any, wrapper: Callable[..., Any], enabled: Callable[[], bool] | None = None) -> Any:
+    """Wrap `function` (any callable, classmethod or staticmethod) so each call goes to `wrapper`.
+
+    While `enabled` (when given) returns False, calls go straight to `function`.
+    """
+    return _wrapper_class()(function, wrapper, enabled)
 
 
 def _is_report_type(annotation: object) -> bool:
@@ -204,7 +207,9 @@ def _skips_first(function: Any) -> bool:
     return bool(parameters) and "." in getattr(function, "__qualname__", "").rsplit(".<locals>.", 1)[-1]
 
 
-def _decorate(function: Any, message: str | None, steps: int, param: str | None) -> Any:
+def _decorate(
+    function: Any, message: str | None, steps: int, param: str | None, enabled: Callable[[], bool] | None = None
+) -> Any:
     plan = _CallPlan(
         message if message is not None else _message_of(getattr(function, "__func__", function)),
         steps,
@@ -246,7 +251,7 @@ def _decorate(function: Any, message: str | None, steps: int, param: str | None)
             return wrapped(*args, **kwargs)
         return run_call(kind, lambda a, k: begin(bound, a, k), wrapped, args, kwargs)
 
-    return reporting_wrapper(function, wrapper)
+    return reporting_wrapper(function, wrapper, enabled)
 
 
 @overload
