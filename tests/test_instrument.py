@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import doctest
 import fractions
 import io
 import ipaddress
@@ -12,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -482,3 +484,30 @@ class TestEnvironment:
             {"PROGRESS_INSTRUMENT_TARGETS": ""},
         )
         assert result.stdout.strip() == "[]", result.stderr
+
+
+class TestDocumented:
+    def test_a_dunder_method_is_reached_through_the_type_slot(self) -> None:
+        """csv.DictReader.__next__ instrumented: next() on a reader made before reports."""
+        reader = csv.DictReader(io.StringIO("a\n1\n"))
+        instrument("csv:DictReader.__next__", "Row")
+        with job() as root:
+            assert next(reader) == {"a": "1"}
+        assert messages(root) == ["Row"]
+
+    def test_an_import_time_warning_made_an_error_fails_that_import(self, make_package: Any) -> None:
+        """With the warning filtered to "error", importing the module raises it, as the docs say."""
+        name = make_package(models=MODELS)
+        instrument(f"{name}.models:nope")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", "progress_instrument could not instrument")
+            with pytest.raises(RuntimeWarning, match="nope"):
+                __import__(f"{name}.models")
+        assert f"{name}.models" not in sys.modules
+
+    def test_the_docs_example_runs(self) -> None:
+        """The example of docs/instrument.md gives the output written under it."""
+        text = (Path(__file__).parents[1] / "docs" / "instrument.md").read_text()
+        example = text.split("```pycon\n", 1)[1].split("```", 1)[0]
+        test = doctest.DocTestParser().get_doctest(example, {}, "docs/instrument.md", None, 0)
+        assert doctest.DocTestRunner().run(test).failed == 0
