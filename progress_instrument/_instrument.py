@@ -225,6 +225,13 @@ def _missing(module: types.ModuleType, path: str) -> str:
         try:
             owner = getattr(owner, part)
         except AttributeError:
+            if getattr(getattr(module, "__spec__", None), "_initializing", False):
+                # Typically PROGRESS_INSTRUMENT_TARGETS naming a module that imports progress_instrument.
+                return (
+                    f"{name} has no attribute {part!r} yet: {module.__name__} is still being imported "
+                    "(it imports progress_instrument before defining it); import progress_instrument "
+                    "before it, or use python -m progress_instrument run"
+                )
             return f"{name} has no attribute {part!r}"
         name = f"{name}.{part}"
     return f"{name} cannot be resolved"

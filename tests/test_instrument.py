@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import doctest
 import fractions
@@ -511,3 +512,42 @@ class TestDocumented:
         example = text.split("```pycon\n", 1)[1].split("```", 1)[0]
         test = doctest.DocTestParser().get_doctest(example, {}, "docs/instrument.md", None, 0)
         assert doctest.DocTestRunner().run(test).failed == 0
+
+    def test_a_coroutine_function_reports_around_its_await(self, make_package: Any) -> None:
+        """An async function instrumented from outside reports when awaited, nested under the caller's step."""
+        name = make_package(
+            fetch="""
+            import asyncio
+
+            async def fetch(x):
+                await asyncio.sleep(0)
+                return x + 1
+            """
+        )
+        instrument(f"{name}.fetch:fetch", "Fetching")
+        module = __import__(f"{name}.fetch", fromlist=["fetch"])
+
+        async def main() -> int:
+            with step("Download"):
+                return int(await module.fetch(1))
+
+        with job() as root:
+            assert asyncio.run(main()) == 2
+        assert messages(root.children[0]) == ["Fetching"]
+
+    def test_a_module_still_being_imported_gets_an_accurate_warning(self, make_package: Any) -> None:
+        """The environment naming a module that imports progress_instrument first warns saying so."""
+        name = make_package(
+            early="""
+            import progress_instrument
+
+            def later():
+                return 1
+            """
+        )
+        result = run_python(
+            f"import {name}.early as early\nprint(hasattr(early.later, '__wrapped__'))",
+            {"PROGRESS_INSTRUMENT_TARGETS": f"{name}.early:later", "PYTHONPATH": sys.path[0]},
+        )
+        assert result.stdout.strip() == "False"
+        assert f"{name}.early is still being imported" in result.stderr

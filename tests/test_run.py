@@ -186,3 +186,11 @@ class TestTracebacks:
         result = run("--target", "helper:fail,helper:work", program, cwd=tmp_path)
         plain = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, cwd=tmp_path, timeout=60)
         assert (result.returncode, result.stderr) == (plain.returncode, plain.stderr)
+
+
+def test_run_reaches_a_module_that_imports_the_library_itself(tmp_path: Path) -> None:
+    """The environment's target in a module that imports progress_instrument works under `run`."""
+    (tmp_path / "early.py").write_text("import progress_instrument\n\ndef later():\n    return 1\n")
+    (tmp_path / "main.py").write_text("import early\nearly.later()\nprint(hasattr(early.later, '__wrapped__'))\n")
+    result = run("main.py", cwd=tmp_path, env={"PROGRESS_INSTRUMENT_TARGETS": "early:later"})
+    assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "True", "")
