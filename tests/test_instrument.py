@@ -551,3 +551,17 @@ class TestDocumented:
         )
         assert result.stdout.strip() == "False"
         assert f"{name}.early is still being imported" in result.stderr
+
+    def test_disabled_instrumentation_passes_calls_straight_through(self) -> None:
+        """With instrumentation disabled the patched function makes no report and returns as before."""
+        from progress_instrument import configure, current_report
+
+        events: list[dict[str, Any]] = []
+        instrument("json.dumps", "Serializing")
+        configure(enabled=False, sinks=[events.append])
+        assert json.dumps([1]) == "[1]"
+        assert (events, current_report()) == ([], None)
+        configure(enabled=True)
+        with job() as root:
+            json.dumps([1])
+        assert messages(root) == ["Serializing"]
