@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import os as _os
 import typing
 
 from ._config import configure
@@ -26,6 +27,7 @@ from ._tree import ProgressReport
 from ._tree_builder import TreeBuilder
 
 if typing.TYPE_CHECKING:
+    from ._instrument import instrument, uninstrument
     from .sinks import CallbackSink, JsonLinesSink, LoggingSink
 
 __all__ = [
@@ -38,15 +40,24 @@ __all__ = [
     "TreeBuilder",
     "configure",
     "current_report",
+    "instrument",
     "reports_progress",
     "step",
     "track",
+    "uninstrument",
     "use_report",
 ]
 
 # Sinks and the submodules only some users need load on first use: `import progress_instrument`
 # must not pay for json, threading or concurrent.futures (SPEC §10).
-_LAZY_NAMES = {"CallbackSink": "sinks", "JsonLinesSink": "sinks", "LoggingSink": "sinks"}
+# `instrument` loads wrapt's patching and import hooks, which plain users of the decorators never need.
+_LAZY_NAMES = {
+    "CallbackSink": "sinks",
+    "JsonLinesSink": "sinks",
+    "LoggingSink": "sinks",
+    "instrument": "_instrument",
+    "uninstrument": "_instrument",
+}
 _LAZY_MODULES = frozenset({"executors", "sinks", "testing"})
 
 
@@ -68,3 +79,11 @@ def __dir__() -> list[str]:
 
 
 __version__ = "0.1.0"
+
+# PROGRESS_INSTRUMENT_TARGETS="pkg.mod:func,...": one dictionary look-up when unset (SPEC §5.1).
+_targets = _os.environ.get("PROGRESS_INSTRUMENT_TARGETS", "")
+if _targets.strip():
+    from ._instrument import instrument_from_environment as _instrument_from_environment
+
+    _instrument_from_environment(_targets)
+del _targets

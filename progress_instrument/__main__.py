@@ -1,4 +1,4 @@
-"""Command line: ``python -m progress_instrument demo``."""
+"""Command line: ``python -m progress_instrument demo`` and ``python -m progress_instrument run``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import ProgressReport, Status, reports_progress, step, track
+from ._run import add_run_command, run_command
 
 SEASONS = ("DJF", "MAM", "JJA", "SON")
 
@@ -60,9 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="progress-instrument", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run a small instrumented job and print its report tree")
+    add_run_command(commands)
     arguments = parser.parse_args(argv)
     if arguments.command == "demo":
         return demo()
+    if arguments.command == "run":
+        return run_command(arguments)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

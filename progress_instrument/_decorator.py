@@ -45,9 +45,12 @@ def _wrapper_class() -> type:
     return ReportingWrapper
 
 
-def reporting_wrapper(function: Any, wrapper: Callable[..., Any]) -> Any:
-    """Wrap `function` (any callable, classmethod or staticmethod) so each call goes to `wrapper`."""
-    return _wrapper_class()(function, wrapper)
+def reporting_wrapper(function: Any, wrapper: Callable[..., Any], enabled: Callable[[], bool] | None = None) -> Any:
+    """Wrap `function` (any callable, classmethod or staticmethod) so each call goes to `wrapper`.
+
+    While `enabled` (when given) returns False, calls go straight to `function`.
+    """
+    return _wrapper_class()(function, wrapper, enabled)
 
 
 def _is_report_type(annotation: object) -> bool:
@@ -211,7 +214,10 @@ def _skips_first(function: Any) -> bool:
     return bool(parameters) and "." in getattr(function, "__qualname__", "").rsplit(".<locals>.", 1)[-1]
 
 
-def _decorate(function: Any, message: str | None, steps: int, param: str | None) -> Any:
+def _decorate(
+    function: Any, message: str | None, steps: int, param: str | None, active: Callable[[], bool] | None = None
+) -> Any:
+    """Wrap `function`; while `active` (when given) returns False, calls go straight to it (uninstrument)."""
     plan = _CallPlan(
         message if message is not None else _message_of(getattr(function, "__func__", function)),
         steps,
@@ -248,7 +254,7 @@ def _decorate(function: Any, message: str | None, steps: int, param: str | None)
                 return wrapped(*args, **kwargs)
             return run(begin, wrapped, args, kwargs)
 
-        return reporting_wrapper(function, wrapper)
+        return reporting_wrapper(function, wrapper, active)
 
     def wrapper_injecting(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -260,7 +266,7 @@ def _decorate(function: Any, message: str | None, steps: int, param: str | None)
             return wrapped(*args, **kwargs)
         return run(lambda a, k: inject(bound, a, k), wrapped, args, kwargs)
 
-    return reporting_wrapper(function, wrapper_injecting)
+    return reporting_wrapper(function, wrapper_injecting, active)
 
 
 @overload

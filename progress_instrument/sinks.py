@@ -7,9 +7,11 @@ on the library's flushing thread; they receive JSON-ready dicts to read, not to 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -127,6 +129,8 @@ class JsonLinesSink:
 
     def __del__(self) -> None:
         # A sink nobody closed: write what is left and release the file descriptor this sink opened.
+        if self.__dict__.get("_closed", True):
+            return  # closed, or never opened; no global look-up here, so it is safe at shutdown
         with contextlib.suppress(Exception):
             self.close()
 
@@ -162,7 +166,20 @@ def _after_fork_in_child() -> None:
         sink._size = 0
 
 
+def _close_at_exit() -> None:
+    # Sinks still referenced at exit (by configure(), say) are collected only while the interpreter
+    # tears modules down, when __del__ can no longer reach `os`: close them before that, after the
+    # flusher's final delivery (it may be registered with atexit after us, and so run after us).
+    flusher = sys.modules.get("progress_instrument._flusher")
+    if flusher is not None:
+        flusher.core.at_exit()
+    for sink in list(_open_sinks):
+        with contextlib.suppress(Exception):
+            sink.close()
+
+
 _open_sinks: weakref.WeakSet[JsonLinesSink] = weakref.WeakSet()
+atexit.register(_close_at_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 

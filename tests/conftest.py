@@ -47,6 +47,9 @@ def _isolated_state() -> Iterator[None]:
     clocks.reset()
     _current.reset(token)
     _config.reset()
+    instrumented = sys.modules.get("progress_instrument._instrument")
+    if instrumented is not None:
+        instrumented.reset()  # no patch of instrument() leaks into the next test
     flusher = sys.modules.get("progress_instrument._flusher")
     if flusher is not None:
         flusher.core.stop()

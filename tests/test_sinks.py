@@ -121,3 +121,26 @@ class TestJsonLinesSink:
         sink = JsonLinesSink(tmp_path / "x.jsonl")
         assert "x.jsonl" in repr(sink)
         sink.close()
+
+
+def test_a_configured_sink_still_open_at_exit_closes_quietly(tmp_path: Path) -> None:
+    """A JsonLinesSink held by configure() until exit is closed before shutdown: no "Exception ignored"."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "events.jsonl"
+    code = (
+        "from progress_instrument import JsonLinesSink, ProgressReport, configure\n"
+        f"configure(sinks=[JsonLinesSink({str(path)!r})])\n"
+        "with ProgressReport('job'):\n"
+        "    pass\n"
+        "running = ProgressReport('left running')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (0, "")
+    events = read_lines(path)
+    assert [(e["event"], e["step_message"]) for e in events if e["event"] == "finish"] == [
+        ("finish", "job"),
+        ("finish", "left running"),
+    ]
+    assert events[-1]["error"] == "process exited while running"
