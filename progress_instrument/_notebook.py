@@ -9,6 +9,7 @@ when a display is made.
 from __future__ import annotations
 
 import html
+import importlib
 import sys
 import threading
 from collections.abc import Callable
@@ -32,10 +33,10 @@ def in_jupyter_kernel() -> bool:
     if "ipykernel" not in sys.modules:
         return False
     try:
-        from IPython import get_ipython
+        ipython: Any = importlib.import_module("IPython")  # untyped where installed, absent elsewhere
     except ImportError:  # pragma: no cover - ipykernel always brings IPython
         return False
-    shell = get_ipython()
+    shell = ipython.get_ipython()
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
