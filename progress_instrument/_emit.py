@@ -38,6 +38,7 @@ class Emitter:
 
     __slots__ = (
         "__weakref__",
+        "child_finished",
         "due",
         "min_interval",
         "records",
@@ -51,8 +52,9 @@ class Emitter:
 
     def __init__(self, root: ProgressReport, sinks: list[SinkSlot], min_interval: float) -> None:
         self.records: deque[ProgressReport] = deque(maxlen=MAX_PENDING)
-        #: A child was created (called by the tree, outside its lock).
-        self.started = self.records.append
+        #: A child was created, or a child finished (called by the tree, outside its lock): the
+        #: deque's own ``append``, so neither costs a Python call here.
+        self.started = self.child_finished = self.records.append
         self.root = weakref.ref(root)
         self.sinks = sinks
         self.min_interval = min_interval
@@ -70,7 +72,7 @@ class Emitter:
             self.records.append(report)
 
     def finished(self, report: ProgressReport) -> None:
-        """A report finished; a root's finish delivers all its events before returning."""
+        """The root finished: deliver all its events before returning (children use `child_finished`)."""
         self.records.append(report)
         if report._parent is None:
             from ._flusher import core

@@ -499,9 +499,13 @@ class ProgressReport:
             self._finish_locked(outcome)
         emitter = tree.emitter
         if emitter is not None:
-            for node in reversed(finished):
-                emitter.finished(node)
-            emitter.finished(self)
+            child_finished = emitter.child_finished
+            for node in reversed(finished):  # descendants: never roots
+                child_finished(node)
+            if self._parent is None:
+                emitter.finished(self)
+            else:
+                child_finished(self)
         if self._finish_hooks:
             for hook in self._finish_hooks:
                 hook()
