@@ -26,10 +26,11 @@ from ._tree import ProgressReport
 from ._tree_builder import TreeBuilder
 
 if typing.TYPE_CHECKING:
-    from .sinks import CallbackSink, JsonLinesSink
+    from .sinks import CallbackSink, ConsoleSink, JsonLinesSink
 
 __all__ = [
     "CallbackSink",
+    "ConsoleSink",
     "JsonLinesSink",
     "ProgressCancelled",
     "ProgressReport",
@@ -45,7 +46,7 @@ __all__ = [
 
 # Sinks and the submodules only some users need load on first use: `import progress_instrument`
 # must not pay for json, threading or concurrent.futures (SPEC §10).
-_LAZY_NAMES = {"CallbackSink": "sinks", "JsonLinesSink": "sinks"}
+_LAZY_NAMES = {"CallbackSink": "sinks", "ConsoleSink": "sinks", "JsonLinesSink": "sinks"}
 _LAZY_MODULES = frozenset({"executors", "sinks", "testing"})
 
 

@@ -29,7 +29,7 @@ __all__ = [
 #: Consecutive failures after which a sink is dropped.
 MAX_SINK_FAILURES = 5
 DEFAULT_MIN_INTERVAL = 0.1
-_LATER_SINKS = ("console", "log")
+_LATER_SINKS = ("log",)
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -86,15 +86,34 @@ class SinkSlot:
 class _Settings:
     """The current defaults for new roots."""
 
-    __slots__ = ("disabled_by_env", "enabled", "loaded", "min_interval", "sinks")
+    __slots__ = ("console", "disabled_by_env", "enabled", "loaded", "min_interval", "sinks")
 
     def __init__(self) -> None:
         self.loaded = False
         self.disabled_by_env = False
         self.enabled = True
         self.min_interval = DEFAULT_MIN_INTERVAL
-        # None: the built-in default (no sink until the console renderer exists).
+        # None: the built-in default, a ConsoleSink on stderr when stderr is a terminal.
         self.sinks: list[SinkSlot] | None = None
+        # The default ConsoleSink, made on first use and shared by every root (one live tree).
+        self.console: SinkSlot | None = None
+
+    def default_sinks(self) -> list[SinkSlot]:
+        """The built-in default: a `ConsoleSink` on stderr when stderr is a terminal, else none."""
+        import sys
+
+        stderr = sys.stderr
+        try:
+            tty = stderr is not None and stderr.isatty()
+        except (AttributeError, ValueError, OSError):
+            tty = False
+        if not tty:
+            return []
+        if self.console is None or self.console.sink.stream is not stderr:
+            from ._console import ConsoleSink
+
+            self.console = SinkSlot(ConsoleSink(stderr))
+        return [self.console]
 
     def load_environment(self) -> None:
         """Read the environment once, as the first configuration."""
@@ -115,6 +134,10 @@ def _sinks_from_environment(value: str) -> list[SinkSlot] | None:
     kind = kind.strip().lower()
     if kind == "none":
         return []
+    if kind == "console" and not argument:
+        from ._console import ConsoleSink
+
+        return [SinkSlot(ConsoleSink())]
     if kind == "jsonl" and argument:
         from .sinks import JsonLinesSink
 
@@ -126,12 +149,12 @@ def _sinks_from_environment(value: str) -> list[SinkSlot] | None:
     if kind in _LATER_SINKS:
         message = (
             f"PROGRESS_INSTRUMENT_SINK={value!r}: the {kind!r} sink is not available yet in this version "
-            "(available: 'jsonl:PATH', 'none'); no sink is used"
+            "(available: 'console', 'jsonl:PATH', 'none'); no sink is used"
         )
     else:
         message = (
-            f"PROGRESS_INSTRUMENT_SINK={value!r} is not understood: use 'jsonl:PATH' or 'none' "
-            f"({' and '.join(repr(name) for name in _LATER_SINKS)} are not available yet); no sink is used"
+            f"PROGRESS_INSTRUMENT_SINK={value!r} is not understood: use 'console', 'jsonl:PATH' or 'none' "
+            f"({' and '.join(repr(name) for name in _LATER_SINKS)}: not available yet); no sink is used"
         )
     warnings.warn(message, stacklevel=3)
     return None
@@ -193,7 +216,8 @@ def configure(
 
     Args:
         sinks: Where new roots send their events: objects with ``emit(event)`` or plain callables.
-            ``[]`` means none; None goes back to the default (``PROGRESS_INSTRUMENT_SINK``, else none).
+            ``[]`` means none; None goes back to the default (``PROGRESS_INSTRUMENT_SINK``, else a
+            `ConsoleSink` on stderr when stderr is a terminal, else none).
         min_interval: Seconds between two ``progress`` events of one report (and between flushes).
         enabled: False makes instrumentation near no-ops: roots created then emit nothing.
 
@@ -236,7 +260,7 @@ def resolve_sinks(explicit: list[Any] | None) -> list[SinkSlot]:
     if not current.enabled:
         return []
     if explicit is None:
-        return list(current.sinks) if current.sinks else []
+        return list(current.sinks) if current.sinks is not None else current.default_sinks()
     return [SinkSlot(sink) for sink in explicit]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -164,13 +165,23 @@ class TestEnvironment:
         monkeypatch.setenv("PROGRESS_INSTRUMENT_SINK", "none")
         assert ProgressReport("job")._tree.emitter is None
 
-    @pytest.mark.parametrize("name", ["console", "log"])
+    @pytest.mark.parametrize("name", ["log"])
     def test_sinks_not_built_yet_warn_by_name(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-        """console and log are named as not available yet, and no sink is used."""
+        """log is named as not available yet, and no sink is used."""
         monkeypatch.setenv("PROGRESS_INSTRUMENT_SINK", name)
         with pytest.warns(UserWarning, match=f"the '{name}' sink is not available yet"):
             report = ProgressReport("job")
         assert report._tree.emitter is None
+
+    def test_console_names_a_console_sink(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """PROGRESS_INSTRUMENT_SINK=console gives new roots a ConsoleSink."""
+        from progress_instrument import ConsoleSink
+
+        monkeypatch.setenv("PROGRESS_INSTRUMENT_SINK", "console")
+        report = ProgressReport("job")
+        assert [type(sink) for sink in report._tree.sinks] == [ConsoleSink]
+        report._tree.sinks[0].stream = io.StringIO()  # keep the test's stderr clean
+        report.complete()
 
     def test_an_unknown_sink_warns_with_the_choices(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A value that names no sink warns, listing what works."""

@@ -279,7 +279,6 @@ class TestCoalescing:
             assert {event["report_id"] for event in progress} == {job.report_id, child.report_id}
             assert all(event["cancelled"] for event in progress)
 
-
     def test_ancestors_are_sent_when_a_descendant_moves_their_fraction(self) -> None:
         """A grandchild's advance reaches its ancestors' events, so a rebuilt root's fraction moves too."""
         with capture_events() as captured, ProgressReport("job", steps=2) as job:

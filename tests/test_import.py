@@ -6,7 +6,16 @@ import json
 import subprocess
 import sys
 
-LAZY = ["json", "asyncio", "concurrent.futures", "rich", "deprogressapi", "pydantic"]
+LAZY = [
+    "json",
+    "asyncio",
+    "concurrent.futures",
+    "rich",
+    "deprogressapi",
+    "pydantic",
+    "progress_instrument._console",
+    "progress_instrument._render",
+]
 
 
 def test_import_loads_none_of_the_optional_modules() -> None:
