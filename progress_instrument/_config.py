@@ -109,9 +109,10 @@ class _Settings:
             tty = False
         if not tty:
             return []
-        if self.console is None or self.console.sink.stream is not stderr:
-            from ._console import ConsoleSink
+        from ._console import ConsoleSink, unwrap
 
+        # While a live tree is shown, sys.stderr is its proxy: the same terminal, the same sink.
+        if self.console is None or self.console.sink.stream is not unwrap(stderr):
             self.console = SinkSlot(ConsoleSink(stderr))
         return [self.console]
 

@@ -27,9 +27,16 @@ __all__ = ["ConsoleSink", "style_for", "PROGRESS_LINE_INTERVAL", "REDRAW_INTERVA
 PROGRESS_LINE_INTERVAL = 30.0
 #: Seconds between two redraws of the live tree (at most).
 REDRAW_INTERVAL = 0.1
+#: Seconds after which the live tree is redrawn even when no event came (elapsed times move on).
+IDLE_REDRAW = 1.0
 
 _HIDE_CURSOR = "\x1b[?25l"
 _SHOW_CURSOR = "\x1b[?25h"
+
+
+def unwrap(stream: Any) -> Any:
+    """The stream a live tree's proxy stands for, or `stream` itself."""
+    return stream.target if isinstance(stream, _LiveProxy) else stream
 
 
 def _isatty(stream: Any) -> bool:
@@ -99,7 +106,8 @@ class ConsoleSink:
         width: int | None = None,
         height: int | None = None,
     ) -> None:
-        self.stream: IO[str] = stream if stream is not None else sys.stderr
+        # Under another sink's live tree sys.stderr is a proxy: write to what it stands for.
+        self.stream: IO[str] = unwrap(stream if stream is not None else sys.stderr)
         tty = _isatty(self.stream)
         self.live = tty if live is None else bool(live)
         self.style = style_for(self.stream, color)
@@ -136,8 +144,10 @@ class ConsoleSink:
         """Redraw the live tree when it changed (called once per delivery pass); plain progress lines are due."""
         with self._lock:
             if self.live:
-                # (A little slack: passes come every min_interval, and float time is not exact.)
-                if self._dirty and clocks.monotonic() - self._drawn_at >= REDRAW_INTERVAL * 0.9:
+                # Changes are drawn at most every REDRAW_INTERVAL (with a little slack: passes come
+                # every min_interval, and float time is not exact); elapsed times tick every second.
+                since = clocks.monotonic() - self._drawn_at
+                if (self._dirty and since >= REDRAW_INTERVAL * 0.9) or (self._frame_lines and since >= IDLE_REDRAW):
                     self._redraw()
             else:
                 self._progress_lines()
@@ -314,10 +324,11 @@ class _LiveProxy:
 
     def write(self, text: str) -> int:
         """Hold `text` until a line is complete, then write the complete lines above the live tree."""
-        self._pending += text
-        if "\n" in self._pending:
-            lines, _, self._pending = self._pending.rpartition("\n")
-            self.sink._write_above(self.target, lines + "\n")
+        with self.sink._lock:
+            self._pending += text
+            if "\n" in self._pending:
+                lines, _, self._pending = self._pending.rpartition("\n")
+                self.sink._write_above(self.target, lines + "\n")
         return len(text)
 
     def flush(self) -> None:

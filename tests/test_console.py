@@ -198,6 +198,39 @@ class TestLiveMode:
             f"\x1b[?25l{frame}\r\x1b[1A\x1b[Jhello world\n{frame}\r\x1b[1A\x1b[J✓ Job  0.00s\n\x1b[?25h"
         )
 
+    def test_elapsed_time_is_redrawn_without_events(self) -> None:
+        """With nothing happening, the frame is still redrawn once a second so elapsed times move on."""
+        out = FakeTerminal()
+        sink = ConsoleSink(out, color=False, width=80, height=10)
+        with capture_events() as captured, ProgressReport("Job", sinks=[sink]):
+            captured.flush()
+            captured.clock.advance(0.5)
+            assert out.getvalue().count("Job") == 1
+            captured.clock.advance(0.5)
+            assert out.getvalue().endswith("\r\x1b[1A\x1b[JJob  1.0s\n")
+
+    def test_a_sink_made_under_a_live_tree_writes_to_the_terminal_not_the_proxy(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """While sys.stderr is a live tree's proxy, a new ConsoleSink() and the default sink use what it stands for."""
+        from progress_instrument import _config
+
+        terminal = FakeTerminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        saved = _config.replace_settings()
+        try:
+            ours = _config.settings()
+            default = ours.default_sinks()
+            assert [slot.sink.stream for slot in default] == [terminal]
+            with capture_events() as captured, ProgressReport("Job", sinks=[default[0].sink]):
+                captured.flush()
+                assert isinstance(sys.stderr, _LiveProxy)
+                assert ConsoleSink().stream is terminal
+                assert ours.default_sinks() == default
+        finally:
+            _config.replace_settings(saved)
+        assert sys.stderr is terminal
+
     def test_no_color_turns_colours_off(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """With NO_COLOR set, a terminal gets no SGR colour codes; without it, it does."""
         monkeypatch.setenv("NO_COLOR", "1")
