@@ -91,6 +91,9 @@ def demo(jsonl: str | None = None, speed: float = 1.0) -> int:
     configure(sinks=sinks)
     try:
         root = climate_summary(_Pace(speed))
+    except KeyboardInterrupt:
+        print("demo interrupted", file=sys.stderr)
+        return 130
     finally:
         configure(sinks=None)
         for sink in sinks:

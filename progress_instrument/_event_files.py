@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
-from ._outcome import Status
 from ._tree_builder import TreeBuilder
 
 __all__ = ["FileReport", "read_events", "follow_events"]
@@ -27,6 +26,8 @@ class FileReport:
         #: The latest ``time`` of the events read (epoch seconds), 0.0 before any.
         self.last_time = 0.0
         self.problems: list[str] = []
+        # Ids of the reports whose finish was read as a root's (a root's snapshot comes just before).
+        self._finished_roots: set[str] = set()
 
     def take(self, number: int, line: bytes) -> dict[str, Any] | None:
         """Apply one complete line and return its event; a line that is not one is noted in `problems`."""
@@ -40,13 +41,18 @@ class FileReport:
             self.problems.append(f"line {number}: not an event ({_short(error)})")
             return None
         self.lines_read += 1
+        if event["event"] == "finish":
+            report = self.builder.get(event["report_id"])
+            if report is not None and report.parent is None:  # a root (or an orphan shown as one)
+                self._finished_roots.add(event["report_id"])
         self.last_time = max(self.last_time, float(event["time"]))
         return dict(event)
 
     def all_finished(self) -> bool:
-        """Whether at least one root was seen and every root seen has finished."""
+        """Whether at least one root was seen and every root seen has had its ``finish`` event."""
         roots = self.builder.roots
-        return bool(roots) and all(root.status is not Status.RUNNING for root in roots)
+        finished = self._finished_roots
+        return bool(roots) and all(root.report_id in finished for root in roots)
 
 
 def _short(error: Exception) -> str:
@@ -62,16 +68,14 @@ def read_events(path: str | os.PathLike[str]) -> FileReport:
     """
     found = FileReport()
     with open(path, "rb") as file:
-        data = file.read()
-    lines = data.split(b"\n")
-    tail = lines.pop()  # after the last newline: empty for a file of whole lines
-    for number, line in enumerate(lines, start=1):
-        found.take(number, line)
-    if tail.strip():
-        found.problems.append(
-            f"line {len(lines) + 1}: cut off after {len(tail)} bytes (no newline): not read; "
-            "the file ends in the middle of an event"
-        )
+        for number, line in enumerate(file, start=1):
+            if line.endswith(b"\n"):
+                found.take(number, line)
+            elif line.strip():
+                found.problems.append(
+                    f"line {number}: cut off after {len(line)} bytes (no newline): not read; "
+                    "the file ends in the middle of an event"
+                )
     return found
 
 

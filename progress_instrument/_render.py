@@ -113,7 +113,7 @@ def _stats(report: ProgressReport, now: float, style: Style) -> str:
     if steps <= 0:
         count = f"{_number(report.completed)}{unit}" if report.completed or unit else ""
         rate = report.completed / elapsed if elapsed > 0 and report.completed else 0.0
-        parts = [count, f"{rate:.1f}{unit or ' '}/s".replace(" /s", "/s") if rate else "", duration(elapsed)]
+        parts = [count, f"{rate:.1f}{unit}/s" if rate else "", duration(elapsed)]
         return "  ".join(part for part in parts if part)
     width = 20
     filled = min(width, int(fraction * width))

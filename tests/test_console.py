@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import select
 import subprocess
@@ -197,6 +198,43 @@ class TestLiveMode:
         assert out.getvalue() == (
             f"\x1b[?25l{frame}\r\x1b[1A\x1b[Jhello world\n{frame}\r\x1b[1A\x1b[J✓ Job  0.00s\n\x1b[?25h"
         )
+
+    def test_logging_handlers_on_the_streams_write_above_the_tree(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A logging handler made on sys.stderr before the tree is shown writes above it, and gets its stream back."""
+        terminal = FakeTerminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("LOG %(message)s"))
+        logger = logging.getLogger("test_console.above")
+        logger.addHandler(handler)
+        logger.propagate = False
+        sink = ConsoleSink(color=False, width=80, height=10)
+        try:
+            with capture_events() as captured, ProgressReport("Job", sinks=[sink]):
+                captured.flush()
+                logger.warning("careful")
+        finally:
+            logger.removeHandler(handler)
+        assert handler.stream is terminal
+        assert terminal.getvalue() == (
+            "\x1b[?25lJob  0.00s\n\r\x1b[1A\x1b[JLOG careful\nJob  0.00s\n\r\x1b[1A\x1b[J✓ Job  0.00s\n\x1b[?25h"
+        )
+
+    def test_a_finished_root_stays_above_the_roots_still_running(self) -> None:
+        """Two roots share the live region; the first to finish leaves its final frame and the other is drawn below."""
+        out = FakeTerminal()
+        sink = ConsoleSink(out, color=False, width=80, height=10)
+        with capture_events() as captured:
+            first = ProgressReport("First", sinks=[sink])
+            second = ProgressReport("Second", sinks=[sink])
+            captured.flush()
+            assert out.getvalue().endswith("\r\x1b[1A\x1b[JFirst  0.00s\nSecond  0.00s\n")
+            captured.clock.advance(1)
+            first.complete()
+            assert out.getvalue().endswith("\r\x1b[2A\x1b[J✓ First  1.0s\nSecond  1.0s\n")
+            second.complete()
+        assert out.getvalue().endswith("\r\x1b[1A\x1b[J✓ Second  1.0s\n\x1b[?25h")
+        assert out.getvalue().count("\x1b[?25l") == 1
 
     def test_elapsed_time_is_redrawn_without_events(self) -> None:
         """With nothing happening, the frame is still redrawn once a second so elapsed times move on."""
