@@ -125,6 +125,8 @@ class ConsoleSink:
         self._drawn_at = -1e18
         self._dirty = False
         self._proxies: list[tuple[str, Any]] = []
+        # Whether the live tree is on screen (cursor hidden, streams routed through proxies).
+        self._shown = False
         self._handlers: list[tuple[Any, Any]] = []
         self._closed = False
         _live_sinks.add(self)
@@ -203,7 +205,7 @@ class ConsoleSink:
         width, height = self._size()
         lines = _render.live_frame(roots, clocks.wall(), width=width, height=height, style=self.style)
         text = self._erase_text() + "".join(line + "\n" for line in lines)
-        if lines and not self._proxies:
+        if lines and not self._shown:
             text = _HIDE_CURSOR + text
             self._start_live()
         self._write(text)
@@ -229,10 +231,12 @@ class ConsoleSink:
             flush()
 
     def _start_live(self) -> None:
-        """Route ``sys.stdout``, ``sys.stderr`` and logging handlers on them through proxies above the tree."""
+        """Route ``sys.stdout``, ``sys.stderr`` (when terminals) and logging handlers on them through proxies."""
+        self._shown = True
         for name in ("stdout", "stderr"):
             current = getattr(sys, name)
-            if current is not None and not isinstance(current, _LiveProxy):
+            # Only a terminal shares the screen with the tree: output redirected to a file is left alone.
+            if current is not None and not isinstance(current, _LiveProxy) and _isatty(current):
                 proxy = _LiveProxy(self, current)
                 self._proxies.append((name, current))
                 setattr(sys, name, proxy)
@@ -250,6 +254,7 @@ class ConsoleSink:
 
     def _stop_live(self) -> None:
         """Put the streams and handlers back, write what the proxies held, and show the cursor."""
+        shown, self._shown = self._shown, False
         proxies, self._proxies = self._proxies, []
         for name, original in proxies:
             proxy = getattr(sys, name)
@@ -260,7 +265,7 @@ class ConsoleSink:
         for handler, stream in handlers:
             if isinstance(getattr(handler, "stream", None), _LiveProxy):
                 handler.setStream(stream)
-        if proxies:
+        if shown:
             self._write(_SHOW_CURSOR)
 
     def _write_above(self, target: Any, text: str) -> None:
@@ -271,7 +276,7 @@ class ConsoleSink:
                 self._dirty = True
             target.write(text)
             target.flush()
-            if self._dirty and self._proxies:
+            if self._dirty and self._shown:
                 self._redraw()
 
     # -- plain mode -----------------------------------------------------------------------------------
@@ -352,7 +357,7 @@ _live_sinks: weakref.WeakSet[ConsoleSink] = weakref.WeakSet()
 def _restore_at_exit() -> None:
     # Whatever happened (an exception, Ctrl-C, sys.exit), the cursor is shown and the streams restored.
     for sink in list(_live_sinks):
-        if sink.live and sink._proxies:
+        if sink.live and sink._shown:
             try:
                 with sink._lock:
                     sink._erase()

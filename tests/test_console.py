@@ -199,6 +199,18 @@ class TestLiveMode:
             f"\x1b[?25l{frame}\r\x1b[1A\x1b[Jhello world\n{frame}\r\x1b[1A\x1b[J✓ Job  0.00s\n\x1b[?25h"
         )
 
+    def test_output_redirected_to_a_file_is_left_alone(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """sys.stdout that is not a terminal is not wrapped: its lines never touch the tree on the terminal."""
+        redirected = io.StringIO()
+        monkeypatch.setattr(sys, "stdout", redirected)
+        out = FakeTerminal()
+        with capture_events() as captured, ProgressReport("Job", sinks=[ConsoleSink(out, color=False)]):
+            captured.flush()
+            assert sys.stdout is redirected
+            print("to the file")
+        assert redirected.getvalue() == "to the file\n"
+        assert out.getvalue() == "\x1b[?25lJob  0.00s\n\r\x1b[1A\x1b[J✓ Job  0.00s\n\x1b[?25h"
+
     def test_logging_handlers_on_the_streams_write_above_the_tree(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A logging handler made on sys.stderr before the tree is shown writes above it, and gets its stream back."""
         terminal = FakeTerminal()
