@@ -271,12 +271,11 @@ class ConsoleSink:
     def _write_above(self, target: Any, text: str) -> None:
         """Write `text` for another writer above the live tree (called by the proxies)."""
         with self._lock:
-            if self._frame_lines:
-                self._erase()
-                self._dirty = True
+            erased = bool(self._frame_lines)
+            self._erase()
             target.write(text)
             target.flush()
-            if self._dirty and self._shown:
+            if erased or (self._dirty and self._shown):
                 self._redraw()
 
     # -- plain mode -----------------------------------------------------------------------------------
