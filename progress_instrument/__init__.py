@@ -28,10 +28,11 @@ from ._tree_builder import TreeBuilder
 
 if typing.TYPE_CHECKING:
     from ._instrument import instrument, uninstrument
-    from .sinks import CallbackSink, JsonLinesSink, LoggingSink
+    from .sinks import CallbackSink, ConsoleSink, JsonLinesSink, LoggingSink
 
 __all__ = [
     "CallbackSink",
+    "ConsoleSink",
     "JsonLinesSink",
     "LoggingSink",
     "ProgressCancelled",
@@ -53,6 +54,7 @@ __all__ = [
 # `instrument` loads wrapt's patching and import hooks, which plain users of the decorators never need.
 _LAZY_NAMES = {
     "CallbackSink": "sinks",
+    "ConsoleSink": "sinks",
     "JsonLinesSink": "sinks",
     "LoggingSink": "sinks",
     "instrument": "_instrument",

@@ -31,7 +31,6 @@ __all__ = [
 #: Consecutive failures after which a sink is dropped.
 MAX_SINK_FAILURES = 5
 DEFAULT_MIN_INTERVAL = 0.1
-_LATER_SINKS = ("console",)
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -88,7 +87,7 @@ class SinkSlot:
 class _Settings:
     """The current defaults for new roots."""
 
-    __slots__ = ("disabled_by_env", "enabled", "loaded", "min_interval", "sinks")
+    __slots__ = ("console", "disabled_by_env", "enabled", "loaded", "min_interval", "sinks")
 
     def __init__(self) -> None:
         self.loaded = False
@@ -97,6 +96,24 @@ class _Settings:
         self.min_interval = DEFAULT_MIN_INTERVAL
         # None: the built-in default (`default_sinks()`).
         self.sinks: list[SinkSlot] | None = None
+        # The default ConsoleSink, made on first use and shared by every root (one live tree).
+        self.console: SinkSlot | None = None
+
+    def console_sinks(self) -> list[SinkSlot]:
+        """A `ConsoleSink` on stderr when stderr is a terminal, else none."""
+        stderr = sys.stderr
+        try:
+            tty = stderr is not None and stderr.isatty()
+        except (AttributeError, ValueError, OSError):
+            tty = False
+        if not tty:
+            return []
+        from ._console import ConsoleSink, unwrap
+
+        # While a live tree is shown, sys.stderr is its proxy: the same terminal, the same sink.
+        if self.console is None or self.console.sink.stream is not unwrap(stderr):
+            self.console = SinkSlot(ConsoleSink(stderr))
+        return [self.console]
 
     def load_environment(self) -> None:
         """Read the environment once, as the first configuration."""
@@ -117,6 +134,10 @@ def _sinks_from_environment(value: str) -> list[SinkSlot] | None:
     kind = kind.strip().lower()
     if kind == "none":
         return []
+    if kind == "console" and not argument:
+        from ._console import ConsoleSink
+
+        return [SinkSlot(ConsoleSink())]
     if kind == "jsonl" and argument:
         from .sinks import JsonLinesSink
 
@@ -129,16 +150,10 @@ def _sinks_from_environment(value: str) -> list[SinkSlot] | None:
         from .sinks import LoggingSink
 
         return [SinkSlot(LoggingSink())]
-    if kind in _LATER_SINKS:
-        message = (
-            f"PROGRESS_INSTRUMENT_SINK={value!r}: the {kind!r} sink is not available yet in this version "
-            "(available: 'jsonl:PATH', 'log', 'none'); no sink is used"
-        )
-    else:
-        message = (
-            f"PROGRESS_INSTRUMENT_SINK={value!r} is not understood: use 'jsonl:PATH', 'log' or 'none' "
-            f"({' and '.join(repr(name) for name in _LATER_SINKS)} are not available yet); no sink is used"
-        )
+    message = (
+        f"PROGRESS_INSTRUMENT_SINK={value!r} is not understood: use 'console', 'jsonl:PATH', 'log' or 'none'; "
+        "no sink is used"
+    )
     warnings.warn(message, stacklevel=3)
     return None
 
@@ -200,7 +215,8 @@ def configure(
     Args:
         sinks: Where new roots send their events: objects with ``emit(event)`` or plain callables.
             ``[]`` means none; None goes back to the default (``PROGRESS_INSTRUMENT_SINK``, else the
-            built-in one: a display updated in place in a Jupyter kernel, no sink elsewhere).
+            built-in one: a display updated in place in a Jupyter kernel, a `ConsoleSink` on stderr
+            when stderr is a terminal, no sink elsewhere).
         min_interval: Seconds between two ``progress`` events of one report (and between flushes).
         enabled: False makes instrumentation near no-ops: roots created then emit nothing.
 
@@ -253,7 +269,7 @@ _notebook_slot: SinkSlot | None = None
 
 
 def default_sinks() -> list[SinkSlot]:
-    """The built-in default: in a Jupyter kernel a display updated in place, else none.
+    """The built-in default: in a Jupyter kernel a display updated in place, else the console's.
 
     One notebook sink is shared by every root of the kernel, so its failures are counted once.
     """
@@ -262,11 +278,11 @@ def default_sinks() -> list[SinkSlot]:
     if slot is not None and not slot.dropped:
         return [slot]  # a kernel stays a kernel: asked once
     if "ipykernel" not in sys.modules:
-        return []  # the cheap answer for every process that is not a kernel
+        return settings().console_sinks()  # the cheap answer for every process that is not a kernel
     from ._notebook import NotebookSink, in_jupyter_kernel
 
     if not in_jupyter_kernel():
-        return []
+        return settings().console_sinks()
     _notebook_slot = SinkSlot(NotebookSink())
     return [_notebook_slot]
 

@@ -38,12 +38,14 @@ _SLACK = 1e-9
 class _NodeState:
     """What the stream has said about one report (``report._emit_state``)."""
 
-    __slots__ = ("announced", "done", "last_progress", "omitted_ids", "open_children")
+    __slots__ = ("announced", "done", "last_fraction", "last_progress", "omitted_ids", "open_children")
 
     def __init__(self) -> None:
         self.announced = False
         self.done = False
         self.last_progress = -float("inf")
+        # The fraction of the last start or progress event sent.
+        self.last_fraction = -1.0
         # Ids of children left out of the stream, while the producer still lists them.
         self.omitted_ids: deque[str] | None = None
         # Children announced and not finished yet in the stream.
@@ -85,12 +87,13 @@ def flush_emitter(emitter: Emitter, now: float, *, final: bool = False) -> None:
 class _Flush:
     """One delivery pass over a root's records."""
 
-    __slots__ = ("emitter", "now", "snapshot_omitted")
+    __slots__ = ("emitter", "last_fraction", "now", "snapshot_omitted")
 
     def __init__(self, emitter: Emitter, now: float) -> None:
         self.emitter = emitter
         self.now = now
         self.snapshot_omitted = 0
+        self.last_fraction = 0.0
 
     def run(self, final: bool) -> None:
         emitter = self.emitter
@@ -175,11 +178,13 @@ class _Flush:
         state.done = True
         state.open_children = None
         parent = report._parent
+        emitter = self.emitter
         if parent is not None:
             open_siblings = _state(parent).open_children
             if open_siblings is not None:
                 open_siblings.discard(report)
-        emitter = self.emitter
+            if parent._status is Status.RUNNING:
+                emitter.due.setdefault(parent, True)  # its fraction may have moved
         emitter.due.pop(report, None)
         emitter.sampled.pop(report, None)
 
@@ -190,6 +195,14 @@ class _Flush:
             return
         interval = emitter.min_interval
         for report in list(due):
+            # A report's fraction moves with its descendants': its running ancestors are due too, so
+            # a client rebuilding the tree (a renderer, a DASF bar) sees the root advance.
+            parent = report._parent
+            # They are marked True: sent only if their fraction moved.
+            while parent is not None and parent._status is Status.RUNNING and parent not in due:
+                due[parent] = True
+                parent = parent._parent
+        for report in list(due):
             state: _NodeState | None = report._emit_state
             if report._status is not _RUNNING or (state is not None and state.done):
                 del due[report]
@@ -198,9 +211,12 @@ class _Flush:
                 del due[report]
                 self._announce(report)
             elif final or self.now - state.last_progress >= interval - _SLACK:
-                del due[report]
+                derived = due.pop(report)
+                if derived and report.fraction == state.last_fraction:
+                    continue
                 if self._send(report, "progress"):
                     state.last_progress = self.now
+                    state.last_fraction = self.last_fraction
 
     def sample(self) -> None:
         sampled = self.emitter.sampled
@@ -271,6 +287,7 @@ class _Flush:
         for node in reversed(chain):
             self._send(node, "start")
             _state(node).announced = True
+            _state(node).last_fraction = self.last_fraction
             parent = node._parent
             if parent is not None:
                 parent_state = _state(parent)
@@ -297,6 +314,7 @@ class _Flush:
         counts_omitted = kind in ("start", "progress") or (kind == "finish" and report._parent is not None)
         if counts_omitted and state is not None and state.omitted_ids:
             event["omitted_children"] += _still_listed(report, state.omitted_ids)
+        self.last_fraction = event["fraction"]
         emitter.seq += 1
         for slot in emitter.sinks:
             slot.deliver(event)

@@ -59,8 +59,9 @@ class Emitter:
         self.sinks = sinks
         self.min_interval = min_interval
         self.seq = 0
-        # Reports with a progress event to send once their last one is min_interval old (an ordered set).
-        self.due: dict[ProgressReport, None] = {}
+        # Reports with a progress event to send once their last one is min_interval old (an ordered
+        # set); True marks an ancestor of a changed report, sent only when its fraction moved.
+        self.due: dict[ProgressReport, bool | None] = {}
         # Loop nodes whose position the flusher samples, with the last position seen.
         self.sampled: dict[ProgressReport, float] = {}
         self.to_sample: deque[ProgressReport] = deque()

@@ -225,8 +225,10 @@ def _missing(module: types.ModuleType, path: str) -> str:
         try:
             owner = getattr(owner, part)
         except AttributeError:
-            if getattr(getattr(module, "__spec__", None), "_initializing", False):
-                # Typically PROGRESS_INSTRUMENT_TARGETS naming a module that imports progress_instrument.
+            if _initializing(module) and _initializing(sys.modules.get(__package__ or "")):
+                # PROGRESS_INSTRUMENT_TARGETS naming a module that imports progress_instrument: the
+                # targets are applied while both are half-imported. (Post-import hooks may fire
+                # before importlib marks a module done, so the module's flag alone says nothing.)
                 return (
                     f"{name} has no attribute {part!r} yet: {module.__name__} is still being imported "
                     "(it imports progress_instrument before defining it); import progress_instrument "
@@ -235,6 +237,10 @@ def _missing(module: types.ModuleType, path: str) -> str:
             return f"{name} has no attribute {part!r}"
         name = f"{name}.{part}"
     return f"{name} cannot be resolved"
+
+
+def _initializing(module: object) -> bool:
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
 
 
 def _check_instrumentable(target: Target, value: object) -> None:

@@ -44,15 +44,24 @@ def add_run_command(commands: Any) -> None:
 
 
 def console_sinks() -> list[Any]:
-    """The sinks `run` shows progress with: the one place where the console sink gets switched on.
+    """The sinks `run` shows progress with: ``PROGRESS_INSTRUMENT_SINK``'s when set, else a `ConsoleSink`.
 
-    Until `ConsoleSink` exists, this is what the default configuration gives
-    (``PROGRESS_INSTRUMENT_SINK``, else no sink).
+    The console sink draws a live tree when stderr is a terminal and plain lines otherwise, so a
+    run in CI leaves a readable log (SPEC §5.1: "with the console sink").
     """
     from . import _config
 
     slots = _config.settings().sinks
-    return [slot.sink for slot in slots] if slots else []
+    if slots is not None:
+        return [slot.sink for slot in slots]
+    from ._config import default_sinks
+
+    defaults = default_sinks()
+    if defaults:
+        return [slot.sink for slot in defaults]
+    from ._console import ConsoleSink
+
+    return [ConsoleSink(sys.stderr)]
 
 
 class _Refused(Exception):

@@ -1,5 +1,7 @@
 """Built-in sinks: where a root's events go (SPEC §7).
 
+`ConsoleSink` is defined in the private ``_console`` module and exported here.
+
 A sink is any object with ``emit(event)`` (and optionally ``flush()`` and ``close()``), or a plain
 callable. Sinks are called by the emission core one event at a time, never under a tree lock, often
 on the library's flushing thread; they receive JSON-ready dicts to read, not to change.
@@ -17,11 +19,12 @@ import weakref
 from collections.abc import Callable
 from typing import IO, Any
 
+from ._console import ConsoleSink
 from ._log_sink import LoggingSink
 from ._notebook import NotebookSink
 from ._wire import _dumps
 
-__all__ = ["CallbackSink", "JsonLinesSink", "LoggingSink", "NotebookSink"]
+__all__ = ["CallbackSink", "ConsoleSink", "JsonLinesSink", "LoggingSink", "NotebookSink"]
 
 
 class CallbackSink:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -164,13 +165,6 @@ class TestEnvironment:
         monkeypatch.setenv("PROGRESS_INSTRUMENT_SINK", "none")
         assert ProgressReport("job")._tree.emitter is None
 
-    def test_console_sink_not_built_yet_warns_by_name(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """console is named as not available yet, and no sink is used."""
-        monkeypatch.setenv("PROGRESS_INSTRUMENT_SINK", "console")
-        with pytest.warns(UserWarning, match="the 'console' sink is not available yet"):
-            report = ProgressReport("job")
-        assert report._tree.emitter is None
-
     def test_log_means_a_logging_sink_on_the_package_logger(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """PROGRESS_INSTRUMENT_SINK=log makes a LoggingSink on the progress_instrument logger the default."""
         monkeypatch.setenv("PROGRESS_INSTRUMENT_SINK", "log")
@@ -178,6 +172,16 @@ class TestEnvironment:
         sinks = settings().sinks
         assert sinks is not None and len(sinks) == 1
         assert isinstance(sinks[0].sink, LoggingSink) and sinks[0].sink.logger.name == "progress_instrument"
+
+    def test_console_names_a_console_sink(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """PROGRESS_INSTRUMENT_SINK=console gives new roots a ConsoleSink."""
+        from progress_instrument import ConsoleSink
+
+        monkeypatch.setenv("PROGRESS_INSTRUMENT_SINK", "console")
+        report = ProgressReport("job")
+        assert [type(sink) for sink in report._tree.sinks] == [ConsoleSink]
+        report._tree.sinks[0].stream = io.StringIO()  # keep the test's stderr clean
+        report.complete()
 
     def test_an_unknown_sink_warns_with_the_choices(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A value that names no sink warns, listing what works."""

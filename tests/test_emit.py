@@ -290,6 +290,38 @@ class TestCoalescing:
             assert {event["report_id"] for event in progress} == {job.report_id, child.report_id}
             assert all(event["cancelled"] for event in progress)
 
+    def test_ancestors_are_sent_when_a_descendant_moves_their_fraction(self) -> None:
+        """A grandchild's advance reaches its ancestors' events, so a rebuilt root's fraction moves too."""
+        with capture_events() as captured, ProgressReport("job", steps=2) as job:
+            inner = job.create_subreport("outer", steps=1).create_subreport("inner", steps=4)
+            captured.flush()
+            inner.advance()
+            captured.clock.advance(0.1)
+            assert captured.roots[0].fraction == job.fraction == 0.125
+            inner.advance()
+            captured.clock.advance(0.1)
+            assert captured.roots[0].fraction == 0.25
+        check_order(captured.events)
+
+    def test_ancestors_whose_fraction_did_not_move_are_not_sent(self) -> None:
+        """An indeterminate child's advance sends no progress for a parent whose fraction stays the same."""
+        with capture_events() as captured, ProgressReport("job") as job:
+            child = job.create_subreport("child")
+            captured.flush()
+            child.advance()
+            captured.clock.advance(0.1)
+            assert [event["event"] for event in captured.of(job)] == ["start"]
+
+    def test_a_child_finishing_moves_its_parents_fraction(self) -> None:
+        """A parent's next event carries the weight of a child that finished."""
+        with capture_events() as captured, ProgressReport("job", steps=2) as job:
+            child = job.create_subreport("child")
+            captured.flush()
+            captured.clock.advance(0.2)
+            child.complete()
+            captured.clock.advance(0.1)
+            assert captured.roots[0].fraction == 0.5
+
 
 class TestSampling:
     def test_a_loop_that_never_calls_the_library_still_reports(self) -> None:

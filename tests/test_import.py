@@ -6,7 +6,18 @@ import json
 import subprocess
 import sys
 
-LAZY = ["json", "asyncio", "concurrent.futures", "logging", "rich", "IPython", "deprogressapi", "pydantic"]
+LAZY = [
+    "json",
+    "asyncio",
+    "concurrent.futures",
+    "logging",
+    "rich",
+    "IPython",
+    "deprogressapi",
+    "pydantic",
+    "progress_instrument._console",
+    "progress_instrument._render",
+]
 
 
 def test_import_loads_none_of_the_optional_modules() -> None:

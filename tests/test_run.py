@@ -46,8 +46,17 @@ def program(tmp_path: Path) -> Path:
     return script
 
 
-def run(*arguments: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *arguments: str | Path, cwd: Path, env: dict[str, str] | None = None, console: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m progress_instrument run ...`; without `console`, its console lines are turned off.
+
+    Most tests compare the program's own output with plain Python's, so they set
+    PROGRESS_INSTRUMENT_SINK=none (`--jsonl` still records the events).
+    """
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PROGRESS_INSTRUMENT")}
+    if not console:
+        environment["PROGRESS_INSTRUMENT_SINK"] = "none"
     return subprocess.run(
         [sys.executable, "-m", "progress_instrument", "run", *map(str, arguments)],
         capture_output=True,
@@ -108,6 +117,14 @@ class TestRunScript:
         assert outline(snapshot) == [(f"Running {program}", "error"), ("fail", "error")]
         assert snapshot["children"][0]["error"] == "ValueError: no data for JJA"
 
+    def test_the_console_sink_shows_the_run_on_stderr(self, program: Path, tmp_path: Path) -> None:
+        """By default `run` shows progress with the console sink: plain lines when stderr is not a terminal."""
+        result = run("--target", "helper:fail", program, "--raise", cwd=tmp_path, console=True)
+        assert result.returncode == 1
+        assert f"> Running {program}" in result.stderr
+        assert "FAILED fail: ValueError: no data for JJA" in result.stderr
+        assert result.stderr.rstrip().endswith("ValueError: no data for JJA")  # the traceback, as Python prints it
+
     def test_the_environment_variable_adds_its_targets(self, program: Path, tmp_path: Path) -> None:
         """PROGRESS_INSTRUMENT_TARGETS applies in `run` too, beside --target."""
         events = tmp_path / "events.jsonl"
@@ -116,10 +133,10 @@ class TestRunScript:
         assert outline(tree(events))[1:] == [("Working.", "success")]
 
     def test_a_missing_target_in_an_imported_module_is_a_usage_error(self, program: Path, tmp_path: Path) -> None:
-        """`--target json.nope` names the target and exits 2 before the script runs."""
-        result = run("--target", "json.nope", program, cwd=tmp_path)
+        """`--target os.nope` names the target and exits 2 before the script runs."""
+        result = run("--target", "os.nope", program, cwd=tmp_path)
         assert result.returncode == 2
-        assert "cannot instrument 'json:nope'" in result.stderr
+        assert "cannot instrument 'os:nope'" in result.stderr
         assert result.stdout == ""
 
     def test_a_missing_target_in_a_module_imported_later_warns(self, program: Path, tmp_path: Path) -> None:
