@@ -156,10 +156,12 @@ def seconds_per_call(call: Callable[[], object], repeat: int) -> float:
 def collect(
     samplers: Mapping[str, Sampler], runs: int, warmup: int
 ) -> tuple[dict[str, dict[str, list[float]]], list[str]]:
-    """Run the samplers interleaved (A, B, A, B, ...) and return every sample per variant and metric.
+    """Run the samplers interleaved and return every sample per variant and metric.
 
-    A ``gc.collect()`` before each sample gives every sample the same starting heap; the collector
-    stays enabled while timing, since it is part of what allocating code costs its users.
+    Rounds alternate in direction (A, B, C, then C, B, A, ...), so no variant always runs right after
+    the same neighbour or first in its round. A ``gc.collect()`` before each sample gives every
+    sample the same starting heap; the collector stays enabled while timing, since it is part of what
+    allocating code costs its users.
     """
     order = list(samplers)
     for _ in range(warmup):
@@ -168,8 +170,8 @@ def collect(
             samplers[variant]()
     samples: dict[str, dict[str, list[float]]] = {variant: {} for variant in order}
     sequence: list[str] = []
-    for _ in range(runs):
-        for variant in order:
+    for round_index in range(runs):
+        for variant in order if round_index % 2 == 0 else reversed(order):
             gc.collect()
             for key, value in samplers[variant]().items():
                 samples[variant].setdefault(key, []).append(float(value))

@@ -181,6 +181,23 @@ REGISTRY: tuple[Figure, ...] = (
         quick_params={"steps": 10_000, "small_steps": 1_000, "dasf_steps": 200},
     ),
     Figure(
+        name="steps_jsonl",
+        description="10⁵ `with step()` under one root with a JsonLinesSink vs deprogressapi connected to a sink "
+        "that receives what it would send (the whole tree, re-serialized on every submit)",
+        module="fig_sinks",
+        setup="setup_steps_jsonl",
+        variants=("progress_instrument", "deprogressapi_small", "deprogressapi_big"),
+        ours="progress_instrument",
+        baseline="deprogressapi_big",
+        metrics=(
+            Metric("us_per_step", "µs/step", name="steps_jsonl_vs_dasf"),
+            Metric("us_per_step", "µs/step", name="steps_jsonl_vs_dasf_small", baseline="deprogressapi_small"),
+            Metric("bytes_per_step", "B/step", name="steps_jsonl_bytes"),
+        ),
+        params={"steps": 100_000, "dasf_small": 500, "dasf_big": 1_000},
+        quick_params={"steps": 10_000, "dasf_small": 100, "dasf_big": 200},
+    ),
+    Figure(
         name="events",
         description="children of a root delivered to CallbackSink / JsonLinesSink until complete() returns, vs "
         "the same work with sinks=[]",
@@ -198,6 +215,125 @@ REGISTRY: tuple[Figure, ...] = (
         params={"children": 10_000},
         quick_params={"children": 1_000},
         runs=9,
+    ),
+    Figure(
+        name="track_sequence",
+        description="`for x in track(seq): acc += x` under a root with an in-memory sink vs the bare loop over the "
+        "same range / list / tuple, per item",
+        module="fig_track",
+        setup="setup_track_sequence",
+        variants=("bare_range", "track_range", "bare_list", "track_list", "bare_tuple", "track_tuple"),
+        ours="track_range",
+        baseline="bare_range",
+        metrics=(
+            Metric("ns_per_item", "ns/item", name="track_sequence_range", target=1.2, target_text="1.2× the bare loop"),
+            Metric(
+                "ns_per_item",
+                "ns/item",
+                name="track_sequence_list",
+                target=1.2,
+                target_text="1.2× the bare loop",
+                ours="track_list",
+                baseline="bare_list",
+            ),
+            Metric(
+                "ns_per_item",
+                "ns/item",
+                name="track_sequence_tuple",
+                target=1.2,
+                target_text="1.2× the bare loop",
+                ours="track_tuple",
+                baseline="bare_tuple",
+            ),
+        ),
+        params={"items": 1_000_000, "sample_ms": 300},
+        quick_params={"items": 100_000, "sample_ms": 50},
+        runs=9,  # a 1.2 target on ~30 ns items: two more runs than the minimum
+    ),
+    Figure(
+        name="track_generator",
+        description="overhead per item of track(gen) vs rich.progress.track, tqdm and a plain generator wrapper, "
+        "the bare loop over the same generator subtracted",
+        module="fig_track",
+        setup="setup_track_generator",
+        variants=("bare", "progress_instrument", "rich", "tqdm", "plain_generator", "rich_terminal"),
+        ours="progress_instrument",
+        baseline="rich",
+        metrics=(
+            Metric(
+                "ns_per_item",
+                "ns/item",
+                name="track_generator",
+                target=0.5,
+                target_text="≤ ½ rich.track's overhead",
+                subtract="bare",
+            ),
+            Metric("ns_per_item", "ns/item", name="track_generator_vs_tqdm", subtract="bare", baseline="tqdm"),
+            Metric(
+                "ns_per_item",
+                "ns/item",
+                name="track_generator_vs_plain_generator",
+                subtract="bare",
+                baseline="plain_generator",
+            ),
+        ),
+        params={"items": 1_000_000, "sample_ms": 300},
+        quick_params={"items": 100_000, "sample_ms": 50},
+    ),
+    Figure(
+        name="track_disabled",
+        description="track(list) with PROGRESS_INSTRUMENT_DISABLE=1 vs the bare loop over the list, per item; the "
+        "bare loop again vs itself (the noise floor)",
+        module="fig_track",
+        setup="setup_track_disabled",
+        variants=("bare", "progress_instrument", "bare_again"),
+        ours="progress_instrument",
+        baseline="bare",
+        metrics=(
+            Metric("ns_per_item", "ns/item", name="track_disabled", target=1.05, target_text="±5 %"),
+            Metric("ns_per_item", "ns/item", name="track_disabled_noise", ours="bare_again"),
+        ),
+        params={"items": 1_000_000, "sample_ms": 300},
+        quick_params={"items": 100_000, "sample_ms": 50},
+        runs=21,  # a 5 % target on loops that run the same code per item: the machine's noise is the difference
+    ),
+    Figure(
+        name="track_inner_steps",
+        description="a tracked loop with `with step('s'): pass` per item under a root with an in-memory sink: per "
+        "item at N vs N/10 (linear), peak RSS growth of one loop of N vs 10 loops of N/10 (bounded), vs the same "
+        "steps without track",
+        module="fig_track",
+        setup="setup_track_inner_steps",
+        variants=("track_n", "track_n10", "step_loop_n10", "rss_n", "rss_n10_x10"),
+        ours="track_n",
+        baseline="track_n10",
+        metrics=(
+            Metric(
+                "us_per_item",
+                "µs/item",
+                name="track_inner_steps_linear",
+                target=1.5,
+                target_text="per item at N within 1.5× of N/10",
+            ),
+            Metric(
+                "peak_rss_growth_kib",
+                "KiB",
+                name="track_inner_steps_memory",
+                target=1.5,
+                target_text="bounded: one loop of N within 1.5× of 10 loops of N/10; kept steps: ~10×",
+                ours="rss_n",
+                baseline="rss_n10_x10",
+            ),
+            Metric(
+                "us_per_item",
+                "µs/item",
+                name="track_inner_steps_vs_step_loop",
+                ours="track_n10",
+                baseline="step_loop_n10",
+            ),
+        ),
+        params={"items": 200_000},
+        quick_params={"items": 20_000},  # too short for the memory row (see its notes): a smoke test only
     ),
 )
 
