@@ -143,8 +143,7 @@ def setup_events(params: dict[str, int]) -> Setup:
         "it returns (every event delivered: the flushing thread's share, done while the block runs, takes wall "
         "time from it through the GIL, and complete() delivers the rest itself)",
         "the root is made and its start delivered (a synchronous delivery pass) before the clock starts, as for a "
-        "root that has been running a while; a root that finishes before its first delivery pass currently loses "
-        "the events of the failed children it no longer retains (all but the last 100)",
+        "root that has been running a while",
         f"none: sinks=[] (no emitter, no events), the baseline; callback: CallbackSink(list.append); jsonl: "
         f"JsonLinesSink(path) on a file in {directory} (opened, truncated and the list cleared before each block, "
         "outside the clock; lines counted after it)",
