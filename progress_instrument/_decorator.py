@@ -17,8 +17,9 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 from . import _config
 from ._calls import RUNNERS, call_kind
-from ._context import _current, current_report
+from ._context import current_report
 from ._noop import NOOP_REPORT
+from ._step import open_step
 from ._tree import ProgressReport
 
 __all__ = ["reporting_wrapper", "reports_progress", "find_report_parameter"]
@@ -180,12 +181,7 @@ class _CallPlan:
         return report, report
 
     def _open_child(self) -> ProgressReport:
-        parent = _current.get()
-        if parent is None:
-            return ProgressReport(self.message, steps=self.steps)
-        if parent._cancelled:
-            parent.check()
-        return parent._add_child(self.message, self.steps, 1.0, None, None)
+        return open_step(self.message, self.steps)
 
     def begin_without_injection(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]

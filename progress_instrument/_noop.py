@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-__all__ = ["NOOP_REPORT", "instrumentation_enabled"]
+__all__ = ["NOOP_REPORT"]
 
 
 class _NoOpReport(ProgressReport):
@@ -92,10 +92,3 @@ class _NoOpReport(ProgressReport):
 
 
 NOOP_REPORT: ProgressReport = _NoOpReport("", sinks=[])
-
-
-def instrumentation_enabled() -> bool:
-    """Whether instrumentation is on (``configure(enabled=...)``; ``PROGRESS_INSTRUMENT_DISABLE=1`` wins)."""
-    from ._config import enabled
-
-    return enabled()

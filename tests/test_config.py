@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from progress_instrument import JsonLinesSink, LoggingSink, ProgressReport, configure
+from progress_instrument._config import enabled as instrumentation_enabled
 from progress_instrument._config import settings
-from progress_instrument._noop import NOOP_REPORT, instrumentation_enabled
+from progress_instrument._noop import NOOP_REPORT
 
 Events = list[dict[str, Any]]
 
