@@ -1,14 +1,15 @@
 """Turning one root's records into ordered, coalesced events for its sinks (SPEC §2, §7).
 
-Records say *which* report changed; the report's state when delivered says what to send (a start
-for a report not announced yet, a finish for a finished one, else a progress) and what it holds, so
-a batch of changes costs one event. The order rules are kept here, whatever order threads appended
-records in: a report is announced (``start``) after its ancestors, its ``finish`` is sent after its
-descendants' finishes, nothing about it follows its ``finish``, and a root's ``finish`` is preceded
-by its ``snapshot``. A child that started and finished ``success`` within one ``min_interval`` and
-was never announced is left out of the stream: it is counted in its parent's ``omitted_children``
-until the root's snapshot lists it. Everything here runs holding the delivery lock, never a tree
-lock while a sink is called.
+Records say *which* report changed; the report's state when delivered says what to send (a start for
+a report not announced yet, a finish for a finished one, else a progress) and what it holds, so a
+batch of changes costs one event. A parent's record also stands for its new children, which have no
+start record of their own: the flusher looks over its retained children (`look_over_children`). The
+order rules are kept here, whatever order threads appended records in: a report is announced
+(``start``) after its ancestors, its ``finish`` is sent after its descendants' finishes, nothing
+about it follows its ``finish``, and a root's ``finish`` is preceded by its ``snapshot``. A child
+that started and finished ``success`` within one ``min_interval`` and was never announced is left
+out of the stream: it is counted in its parent's ``omitted_children`` until the root's snapshot
+lists it. Everything here runs holding the delivery lock, never a tree lock while a sink is called.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from ._clock import clocks
-from ._emit import pending_records
+from ._emit import CHANGED, NOTHING_PENDING, TIME_SLACK, pending_records
 from ._outcome import Status
 from ._wire import event_dict
 
@@ -30,9 +31,6 @@ __all__ = ["flush_emitter"]
 # Module constants: looking up an Enum member costs ~10x a global on the hot paths.
 _RUNNING = Status.RUNNING
 _SUCCESS = Status.SUCCESS
-
-# Times are floats: a flush exactly one min_interval after the last counts as one min_interval later.
-_SLACK = 1e-9
 
 
 class _NodeState:
@@ -105,13 +103,14 @@ class _Flush:
         # so it comes after every child it had, including failed children its tree no longer lists
         # (SPEC §7: failures are always delivered). Leaves need no such care.
         last_index = {report: index for index, report in enumerate(records) if report._children}
-        quick = emitter.min_interval - _SLACK
+        quick = emitter.quick
         due = emitter.due
         for index, report in enumerate(records):
             status = report._status
             if status is not _RUNNING and last_index.get(report, index) != index:
                 continue
-            report._emit_pending = False
+            pending = report._emit_pending
+            report._emit_pending = NOTHING_PENDING
             state: _NodeState | None = report._emit_state
             if state is None and status is _SUCCESS and not report._children:
                 # The common case first: a quick successful leaf never announced is left out of
@@ -131,16 +130,57 @@ class _Flush:
                 continue
             if status is not _RUNNING:
                 self.finish(report)
-            elif state is None or not state.announced:
-                self._announce(report)
-            else:
+                continue
+            if state is None or not state.announced:
+                self._announce_running(report)
+                if pending == CHANGED:
+                    due[report] = None
+            elif pending == CHANGED:
                 due[report] = None
+            else:
+                due.setdefault(report, True)  # only children were added: sent if its fraction moved
+            if report._children:
+                self.look_over_children(report)
         self.sample()
         self.progress(final)
         for slot in emitter.sinks:
             slot.flush_sink()
 
     # -- what a record can mean ------------------------------------------------------------------
+
+    def look_over_children(self, parent: ProgressReport) -> None:
+        """Deal with the children of `parent` the stream has not seen yet.
+
+        Children have no records of their own at start (their parent's record stands for all of
+        them), so this is where a running child is announced and a finished one left out or sent.
+        Only the retained children are looked at: those evicted before were quick successes
+        (anything else has a finish record), already counted in the parent's ``omitted_children``.
+        """
+        quick = self.emitter.quick
+        for child in _children(parent):
+            if child._emit_state is not None:
+                continue
+            status = child._status
+            if status is _RUNNING:
+                self._announce_running(child)
+            elif status is _SUCCESS and not child._children and self._quick(child, quick):
+                self._omit(child)
+            else:
+                self.finish(child)
+
+    def _announce_running(self, report: ProgressReport) -> None:
+        """Announce a report read as running; finish it too when it finished meanwhile.
+
+        Its thread may have skipped the finish record, having read the report as never announced
+        (`Emitter.needs_finish_record`): the state was set above before the status is read here.
+        """
+        if self._announce(report) and report._status is not _RUNNING:
+            self.finish(report)
+
+    @staticmethod
+    def _quick(report: ProgressReport, quick: float) -> bool:
+        started, ended = report._started_monotonic, report._finished_monotonic
+        return started is not None and ended is not None and ended - started < quick
 
     def finish(self, report: ProgressReport) -> None:
         """Send `report`'s finish after every finish of its subtree still pending (iteratively: trees may be deep)."""
@@ -209,8 +249,8 @@ class _Flush:
             elif state is None or not state.announced:
                 # Its start was dropped (a slow sink): announcing it carries the current state.
                 del due[report]
-                self._announce(report)
-            elif final or self.now - state.last_progress >= interval - _SLACK:
+                self._announce_running(report)
+            elif final or self.now - state.last_progress >= interval - TIME_SLACK:
                 derived = due.pop(report)
                 if derived and report.fraction == state.last_fraction:
                     continue
@@ -242,8 +282,7 @@ class _Flush:
         """A success, short-lived child with no failed or announced report in its subtree."""
         if report._parent is None or report._status is not _SUCCESS:
             return False
-        started, ended = report._started_monotonic, report._finished_monotonic
-        if started is None or ended is None or ended - started >= self.emitter.min_interval - _SLACK:
+        if not self._quick(report, self.emitter.quick):
             return False
         stack = _children(report)
         while stack:

@@ -1,25 +1,46 @@
 """The producer side of emission: what instrumented code pays per event (SPEC §7, §10).
 
 Each root with sinks gets an `Emitter`, shared by every node of its tree (``_Tree.emitter``). The
-tree calls it outside its lock; each call appends the report as a record to the root's deque
-(atomic under the GIL) and returns. The flushing thread (`_flusher`) turns records into events
+tree calls it outside its lock; a call appends the report as a record to the root's deque (atomic
+under the GIL) and returns. The flushing thread (`_flusher`) turns records into events
 (`_delivery`), so the instrumented code never builds a dict, never serializes and never waits for a
 sink, except when a root finishes: then its events are delivered before `complete()` returns.
+
+Most steps cost no record at all: a new child only marks its parent (one record until the next
+flush, which looks over the parent's retained children), and a successful leaf shorter than
+``min_interval`` and never announced records no finish (`Emitter.needs_finish_record`). So a loop
+of 10^5 quick steps leaves the flusher a handful of records, and keeps no finished step alive for it.
 """
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections import deque
 from typing import TYPE_CHECKING
 
 from ._config import resolve_sinks, settings
+from ._outcome import Status
 
 if TYPE_CHECKING:
     from ._config import SinkSlot
     from ._tree import ProgressReport
 
-__all__ = ["Emitter", "attach_root", "pending_records", "MAX_PENDING"]
+__all__ = ["Emitter", "attach_root", "pending_records", "MAX_PENDING", "CHANGED", "NEW_CHILDREN", "NOTHING_PENDING"]
+
+# Times are floats: a flush exactly one min_interval after the last counts as one min_interval later.
+TIME_SLACK = 1e-9
+
+# Skipping records relies on the GIL ordering one thread's writes before another's reads; a
+# free-threaded build records every finish (correctness first, SPEC §10).
+GIL_ENABLED: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
+
+_SUCCESS = Status.SUCCESS
+
+# What a report's queued record stands for (``report._emit_pending``).
+NOTHING_PENDING = 0  # no record queued
+NEW_CHILDREN = 1  # children were added: the flusher looks them over (set by ProgressReport._add_child)
+CHANGED = 2  # its own fields changed: a progress event is due
 
 #: Records a root may hold for a slow sink; past it, the oldest are dropped. Nothing is lost for
 #: good: a report's finish walks its children, so every retained report is still sent before its
@@ -30,10 +51,10 @@ MAX_PENDING = 200_000
 class Emitter:
     """Collects one root's records for the flushing thread.
 
-    A record is just the report that changed; the flusher reads its state to tell what to send
-    (a start, a progress or a finish). `started` is the deque's own ``append``, so creating a
-    child costs no Python call here. Only `_delivery` (holding the delivery lock) reads the
-    records and the delivery state (``seq``, ``due``, ``sampled``).
+    A record is just the report that changed (``_emit_pending`` says whether its own fields did
+    or only its children); the flusher reads its state to tell what to send (a start, a progress
+    or a finish). Only `_delivery` (holding the delivery lock) reads the records and the delivery
+    state (``seq``, ``due``, ``sampled``).
     """
 
     __slots__ = (
@@ -41,23 +62,24 @@ class Emitter:
         "child_finished",
         "due",
         "min_interval",
+        "quick",
         "records",
         "root",
         "sampled",
         "seq",
         "sinks",
-        "started",
         "to_sample",
     )
 
     def __init__(self, root: ProgressReport, sinks: list[SinkSlot], min_interval: float) -> None:
         self.records: deque[ProgressReport] = deque(maxlen=MAX_PENDING)
-        #: A child was created, or a child finished (called by the tree, outside its lock): the
-        #: deque's own ``append``, so neither costs a Python call here.
-        self.started = self.child_finished = self.records.append
+        #: A child finished (called by the tree, outside its lock): the deque's own ``append``.
+        self.child_finished = self.records.append
         self.root = weakref.ref(root)
         self.sinks = sinks
         self.min_interval = min_interval
+        # Shorter than this, a successful child may be left out of the stream (SPEC §7).
+        self.quick = min_interval - TIME_SLACK
         self.seq = 0
         # Reports with a progress event to send once their last one is min_interval old (an ordered
         # set); True marks an ancestor of a changed report, sent only when its fraction moved.
@@ -68,9 +90,27 @@ class Emitter:
 
     def progressed(self, report: ProgressReport) -> None:
         """A report changed; one record stands for every change until the flusher picks it up."""
-        if not report._emit_pending:
-            report._emit_pending = True
-            self.records.append(report)
+        pending = report._emit_pending
+        if pending != CHANGED:
+            report._emit_pending = CHANGED
+            if pending == NOTHING_PENDING:
+                self.records.append(report)
+
+    def needs_finish_record(self, report: ProgressReport) -> bool:
+        """Whether a child's finish must be recorded, or may be left to its parent's record.
+
+        A successful leaf that lived less than ``min_interval`` and was never announced needs no
+        record: the flusher finds it among its parent's children, or it was evicted from them and
+        is counted in the parent's ``omitted_children`` (SPEC §7). Everything else is recorded:
+        failures (always delivered), parents (handled at their last record, after their
+        children), and announced reports (their start is out, so their finish must follow).
+        The flusher sets ``_emit_state`` before it reads the status, and this reads the state
+        after the status was set, so a report announced at the same moment is never missed.
+        """
+        if report._status is not _SUCCESS or report._children or report._emit_state is not None or not GIL_ENABLED:
+            return True
+        started, ended = report._started_monotonic, report._finished_monotonic
+        return started is None or ended is None or ended - started >= self.quick
 
     def finished(self, report: ProgressReport) -> None:
         """The root finished: deliver all its events before returning (children use `child_finished`)."""

@@ -215,8 +215,9 @@ class ProgressReport:
         self._finish_hooks: list[Callable[[], object]] | None = None
         self._context_tokens: list[tuple[ProgressReport | None, Token[ProgressReport | None]]] | None = None
         self._detached_logged = False
-        # Owned by the emission core (_emit, _delivery): a progress record is queued; stream state.
-        self._emit_pending = False
+        # Owned by the emission core (_emit, _delivery): what its queued record stands for
+        # (NOTHING_PENDING, NEW_CHILDREN or CHANGED); what the stream has said of it.
+        self._emit_pending = 0
         self._emit_state: Any = None
 
     # -- read-only fields ------------------------------------------------------------------------
@@ -446,8 +447,11 @@ class ProgressReport:
             self._log_once(f"child {message!r} created under a finished report is detached")
             return child
         emitter = tree.emitter
-        if emitter is not None:
-            emitter.started(child)
+        if emitter is not None and not self._emit_pending:
+            # No record per child: the parent's one record makes the flusher look over its
+            # children (the retained ones, bounded), so a loop of quick steps costs it nothing per step.
+            self._emit_pending = 1  # _emit.NEW_CHILDREN
+            emitter.records.append(self)
         return child
 
     def complete(self, status: Status | str = Status.SUCCESS, *, error: BaseException | str | None = None) -> None:
@@ -504,7 +508,7 @@ class ProgressReport:
                 child_finished(node)
             if self._parent is None:
                 emitter.finished(self)
-            else:
+            elif emitter.needs_finish_record(self):
                 child_finished(self)
         if self._finish_hooks:
             for hook in self._finish_hooks:

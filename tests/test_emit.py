@@ -232,6 +232,39 @@ class TestShortLivedChildren:
             child.complete()
         assert ("start", "slow") in captured.kinds() and ("finish", "slow") in captured.kinds()
 
+    def test_a_long_child_evicted_before_any_flush_is_still_delivered(self) -> None:
+        """A child that ran past min_interval is sent though 150 quick siblings pushed it out of the tree."""
+        with capture_events() as captured, ProgressReport("job") as job:
+            slow = job.create_subreport("slow")
+            captured.clock.now += 0.25  # no flush meanwhile
+            slow.complete()
+            for index in range(150):
+                job.create_subreport(f"quick {index}").complete()
+            assert slow not in job.children
+            captured.flush()
+            assert ("start", "slow") in captured.kinds() and ("finish", "slow") in captured.kinds()
+        check_order(captured.events)
+
+    def test_a_child_finishing_while_the_flusher_announces_it_is_finished_in_the_same_flush(self) -> None:
+        """A child finished (quickly, so with no record of its own) while its start is being sent: its
+        finish follows in that flush, not only when the root finishes."""
+        finished_during_start: list[ProgressReport] = []
+
+        def finish_on_start(event: Event) -> None:
+            for report in finished_during_start:
+                if event["event"] == "start" and event["report_id"] == report.report_id:
+                    report.complete()  # what another thread may do at this very moment
+
+        with capture_events() as captured:
+            job = ProgressReport("job", sinks=[captured, finish_on_start])
+            child = job.create_subreport("racing")
+            finished_during_start.append(child)
+            captured.flush()
+            assert child.finished
+            assert captured.kinds()[-2:] == [("start", "racing"), ("finish", "racing")]
+            job.complete()
+        check_order(captured.events)
+
     def test_a_child_seen_running_is_always_finished_in_the_stream(self) -> None:
         """Once a flush announced a child, its finish is delivered however quick it was."""
         with capture_events() as captured, ProgressReport("job") as job:
