@@ -172,7 +172,7 @@ class _Flush:
         """Announce a report read as running; finish it too when it finished meanwhile.
 
         Its thread may have skipped the finish record, having read the report as never announced
-        (`Emitter.needs_finish_record`): the state was set above before the status is read here.
+        (`Emitter.child_finished`): the state was set above before the status is read here.
         """
         if self._announce(report) and report._status is not _RUNNING:
             self.finish(report)

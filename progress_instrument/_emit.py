@@ -8,7 +8,7 @@ sink, except when a root finishes: then its events are delivered before `complet
 
 Most steps cost no record at all: a new child only marks its parent (one record until the next
 flush, which looks over the parent's retained children), and a successful leaf shorter than
-``min_interval`` and never announced records no finish (`Emitter.needs_finish_record`). So a loop
+``min_interval`` and never announced records no finish (`Emitter.child_finished`). So a loop
 of 10^5 quick steps leaves the flusher a handful of records, and keeps no finished step alive for it.
 """
 
@@ -59,7 +59,6 @@ class Emitter:
 
     __slots__ = (
         "__weakref__",
-        "child_finished",
         "due",
         "min_interval",
         "quick",
@@ -73,8 +72,6 @@ class Emitter:
 
     def __init__(self, root: ProgressReport, sinks: list[SinkSlot], min_interval: float) -> None:
         self.records: deque[ProgressReport] = deque(maxlen=MAX_PENDING)
-        #: A child finished (called by the tree, outside its lock): the deque's own ``append``.
-        self.child_finished = self.records.append
         self.root = weakref.ref(root)
         self.sinks = sinks
         self.min_interval = min_interval
@@ -96,8 +93,8 @@ class Emitter:
             if pending == NOTHING_PENDING:
                 self.records.append(report)
 
-    def needs_finish_record(self, report: ProgressReport) -> bool:
-        """Whether a child's finish must be recorded, or may be left to its parent's record.
+    def child_finished(self, report: ProgressReport) -> None:
+        """A child finished (called by the tree, outside its lock): record it when it needs a record.
 
         A successful leaf that lived less than ``min_interval`` and was never announced needs no
         record: the flusher finds it among its parent's children, or it was evicted from them and
@@ -107,10 +104,11 @@ class Emitter:
         The flusher sets ``_emit_state`` before it reads the status, and this reads the state
         after the status was set, so a report announced at the same moment is never missed.
         """
-        if report._status is not _SUCCESS or report._children or report._emit_state is not None or not GIL_ENABLED:
-            return True
-        started, ended = report._started_monotonic, report._finished_monotonic
-        return started is None or ended is None or ended - started >= self.quick
+        if report._status is _SUCCESS and not report._children and report._emit_state is None and GIL_ENABLED:
+            started, ended = report._started_monotonic, report._finished_monotonic
+            if started is not None and ended is not None and ended - started < self.quick:
+                return
+        self.records.append(report)
 
     def finished(self, report: ProgressReport) -> None:
         """The root finished: deliver all its events before returning (children use `child_finished`)."""

@@ -101,18 +101,23 @@ class Step:
         return open_step(self._message, self._steps, self._weight, self._unit, self._attributes)
 
     def __enter__(self) -> ProgressReport:
-        report = self._open()
-        if report is NOOP_REPORT:
+        # open_step() and _config.enabled() written out for the usual case: this runs once per step.
+        settings = _config._settings
+        if not (settings.loaded and settings.enabled) and not _config.enabled():
             self._noop_entries += 1
-            return report
-        previous = _current.get()
+            return NOOP_REPORT
+        parent = _current.get()
+        if parent is not None and not parent._cancelled and self._attributes is None:
+            report = parent._add_child(self._message, self._steps, self._weight, self._unit, None)
+        else:
+            report = open_step(self._message, self._steps, self._weight, self._unit, self._attributes)
         token = _current.set(report)
         if self._report is None:
-            self._report, self._previous, self._token = report, previous, token
+            self._report, self._previous, self._token = report, parent, token
         else:
             if self._more_entries is None:
                 self._more_entries = {}
-            self._more_entries[id(report)] = (report, previous, token)
+            self._more_entries[id(report)] = (report, parent, token)
         return report
 
     def __exit__(
@@ -121,22 +126,23 @@ class Step:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        entry = self._pop_entry()
-        if entry is None:  # entered while disabled: nothing was made current
-            return
-        report, previous, token = entry
-        leave_report(report, previous, token)
+        report = self._report
+        if report is not None and report is _current.get():
+            # The usual case: this object's one block, left in the context that entered it.
+            previous, token = self._previous, self._token
+            self._report = self._previous = self._token = None
+        else:
+            entry = self._pop_other_entry()
+            if entry is None:  # entered while disabled: nothing was made current
+                return
+            report, previous, token = entry
+        leave_report(report, previous, token)  # type: ignore[arg-type]
         report._finish(SUCCESS_OUTCOME if exc is None else outcome_of_exception(exc))
 
-    def _pop_entry(self) -> _Entry | None:
+    def _pop_other_entry(self) -> _Entry | None:
         # One step object may be entered by several tasks or threads at once: each leaves the
         # entry of the report current in its own context, not simply the latest one.
         current = _current.get()
-        report = self._report
-        if report is not None and report is current:
-            entry: _Entry = (report, self._previous, self._token)  # type: ignore[assignment]
-            self._report = self._previous = self._token = None
-            return entry
         more = self._more_entries
         if more:
             found = more.pop(id(current), None)
@@ -148,8 +154,9 @@ class Step:
         # The current report is none of ours (a block left out of order): take the latest entry.
         if more:
             return more.popitem()[1]
+        report = self._report
         assert report is not None, "a step was left that was never entered"
-        entry = (report, self._previous, self._token)  # type: ignore[assignment]
+        entry: _Entry = (report, self._previous, self._token)  # type: ignore[assignment]
         self._report = self._previous = self._token = None
         return entry
 
