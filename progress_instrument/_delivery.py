@@ -44,8 +44,8 @@ class _NodeState:
         self.last_progress = -float("inf")
         # The fraction of the last start or progress event sent.
         self.last_fraction = -1.0
-        # Ids of children left out of the stream, while the producer still lists them.
-        self.omitted_ids: deque[str] | None = None
+        # Keys (``_report_id``) of children left out of the stream, while the producer still lists them.
+        self.omitted_ids: deque[str | int] | None = None
         # Children announced and not finished yet in the stream.
         self.open_children: set[ProgressReport] | None = None
 
@@ -360,7 +360,7 @@ class _Flush:
         return True
 
 
-def _still_listed(parent: ProgressReport, omitted: deque[str]) -> int:
+def _still_listed(parent: ProgressReport, omitted: deque[str | int]) -> int:
     """How many children left out of the stream the producer still lists (others are in ``_omitted``)."""
     with parent._tree.lock:
         children = parent._children or {}

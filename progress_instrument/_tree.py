@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import _context
+from . import _context, _ids
 from ._checks import (
     AttributeValue,
     check_attribute,
@@ -26,7 +26,7 @@ from ._checks import (
 )
 from ._clock import clocks
 from ._fraction import fraction_locked, running_descendants_locked
-from ._ids import new_report_id
+from ._ids import id_text, new_report_id
 from ._outcome import (
     SUCCESS_OUTCOME,
     Outcome,
@@ -176,10 +176,14 @@ class ProgressReport:
         weight: float,
         parent: ProgressReport | None,
         tree: _Tree,
-        report_id: str,
+        report_id: str | int,
         started: tuple[float | None, float | None] | None = None,
     ) -> None:
-        """Set every slot; `started` gives (wall, monotonic) start times instead of the clocks'."""
+        """Set every slot; `started` gives (wall, monotonic) start times instead of the clocks'.
+
+        `report_id` is the id text, or a serial from `_ids.next_serial` (its text made when read):
+        either is the child's key in its parent's ``_children`` and retention deques.
+        """
         self._report_id = report_id
         self._message = message
         self._steps = steps
@@ -201,10 +205,10 @@ class ProgressReport:
         self._error_type: str | None = None
         self._cancelled = False
         self._omitted = 0
-        self._children: dict[str, ProgressReport] | None = None
+        self._children: dict[str | int, ProgressReport] | None = None
         self._running_count = 0
-        self._finished_ids: deque[str] | None = None
-        self._failed_ids: deque[str] | None = None
+        self._finished_ids: deque[str | int] | None = None
+        self._failed_ids: deque[str | int] | None = None
         self._finished_weight = 0.0
         self._position: Callable[[], int] | None = None
         self._item = -1
@@ -225,7 +229,8 @@ class ProgressReport:
     @property
     def report_id(self) -> str:
         """Unique id of this report, across processes and hosts."""
-        return self._report_id
+        report_id = self._report_id
+        return report_id if type(report_id) is str else id_text(report_id)  # type: ignore[arg-type]
 
     @property
     def step_message(self) -> str:
@@ -434,7 +439,7 @@ class ProgressReport:
         try:
             detached = self._status is not _RUNNING
             if not detached:
-                child._init(message, steps, unit, attributes, weight, self, tree, new_report_id())
+                child._init(message, steps, unit, attributes, weight, self, tree, _ids.next_serial())
                 child._cancelled = self._cancelled
                 position = self._position
                 if position is not None:
@@ -595,7 +600,7 @@ class ProgressReport:
     def check(self) -> None:
         """Raise `ProgressCancelled` when this report was cancelled; otherwise do nothing."""
         if self._cancelled:
-            raise ProgressCancelled(f"{self._message or self._report_id!r} was cancelled")
+            raise ProgressCancelled(f"{self._message or self.report_id!r} was cancelled")
 
     # -- hooks for `track` -----------------------------------------------------------------------
 
@@ -638,7 +643,7 @@ class ProgressReport:
         self._detached_logged = True
         import logging
 
-        logging.getLogger("progress_instrument").debug("%s (report %s)", message, self._report_id)
+        logging.getLogger("progress_instrument").debug("%s (report %s)", message, self.report_id)
 
     # -- context manager -------------------------------------------------------------------------
 
@@ -700,7 +705,7 @@ class ProgressReport:
 
     def __repr__(self) -> str:
         return (
-            f"<ProgressReport {self._message!r} id={self._report_id} status={self._status.value} "
+            f"<ProgressReport {self._message!r} id={self.report_id} status={self._status.value} "
             f"fraction={self.fraction:.3f}>"
         )
 

@@ -99,7 +99,7 @@ class TreeBuilder:
         parent = self._reports.get(parent_id) if parent_id is not None else None
         if parent is not None and parent._status is _RUNNING:
             report = new_node(fields, report_id, parent, parent._tree)
-            self._root_of[report_id] = self._root_of[parent._report_id]
+            self._root_of[report_id] = self._root_of[parent.report_id]
         else:
             report = new_node(fields, report_id, None, _Tree([]))
             self._roots.append(report)
@@ -125,14 +125,14 @@ class TreeBuilder:
         index = next((i for i, each in enumerate(self._roots) if each is old), None)
         if old is not None:
             for stale in [old, *_all_descendants(old)]:
-                self._reports.pop(stale._report_id, None)
-                self._root_of.pop(stale._report_id, None)
-        if root._report_id != report_id:
+                self._reports.pop(stale.report_id, None)
+                self._root_of.pop(stale.report_id, None)
+        if root.report_id != report_id:
             # The snapshot's root id is authoritative only if it names the event's report.
             root._report_id = report_id if report_id not in self._reports else new_report_id()
         for node in [root, *_all_descendants(root)]:
-            self._reports[node._report_id] = node
-            self._root_of[node._report_id] = root._report_id
+            self._reports[node.report_id] = node
+            self._root_of[node.report_id] = root.report_id
         if index is None:
             self._roots.append(root)
         else:
@@ -141,12 +141,13 @@ class TreeBuilder:
 
 def _evict_locked(parent: ProgressReport) -> list[str]:
     """Drop the oldest finished children past the retention bounds; return their ids."""
-    evicted: list[str] = []
+    evicted: list[str] = []  # rebuilt reports have id texts, never serials
     children = parent._children
     for kept, limit in ((parent._finished_ids, RETAINED_FINISHED), (parent._failed_ids, RETAINED_FAILED)):
         while kept is not None and len(kept) > limit and children is not None:
-            evicted.append(kept.popleft())
-            children.pop(evicted[-1], None)
+            key = kept.popleft()
+            children.pop(key, None)
+            evicted.append(str(key))
             parent._omitted += 1
     return evicted
 

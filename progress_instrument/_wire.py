@@ -100,7 +100,7 @@ def _own_fields(report: ProgressReport, fraction: float) -> dict[str, Any]:
     position = report._position
     return {
         "report_type": "tree",
-        "report_id": report._report_id,
+        "report_id": report.report_id,
         "step_message": _clip(report._message, MAX_MESSAGE_CHARS),
         "steps": report._steps,
         "status": report._status.value,
@@ -270,7 +270,7 @@ def event_dict(report: ProgressReport, event: str, seq: int, time: float) -> dic
     message: dict[str, Any] = {
         "event": event,
         "report_id": fields.pop("report_id"),
-        "parent_id": parent._report_id if parent is not None else None,
+        "parent_id": parent.report_id if parent is not None else None,
         "seq": seq,
         "time": time,
     }

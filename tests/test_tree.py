@@ -337,18 +337,23 @@ class TestIds:
 
     @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
     def test_forked_child_does_not_repeat_parent_ids(self) -> None:
-        """After fork the child draws a new prefix, so its next id differs from the parent's."""
+        """After fork the child's new reports get a new prefix; reports made before keep their ids."""
+        job = root()
+        before = job.create_subreport("before fork")  # its id text is made only when read
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child process
-            os.write(write_end, ProgressReport(sinks=[]).report_id.encode())
+            made_in_child = [job.create_subreport("in child").report_id, ProgressReport(sinks=[]).report_id]
+            os.write(write_end, " ".join([before.report_id, *made_in_child]).encode())
             os._exit(0)
         os.close(write_end)
         os.waitpid(pid, 0)
-        child_id = os.read(read_end, 100).decode()
+        before_in_child, *made_in_child = os.read(read_end, 1000).decode().split()
         os.close(read_end)
-        parent_id = ProgressReport(sinks=[]).report_id
-        assert child_id.split("-")[0] != parent_id.split("-")[0]
+        made_in_parent = [job.create_subreport("in parent").report_id, ProgressReport(sinks=[]).report_id]
+        assert before_in_child == before.report_id
+        assert not set(made_in_child) & set(made_in_parent)
+        assert {made.split("-")[0] for made in made_in_child}.isdisjoint(made.split("-")[0] for made in made_in_parent)
 
 
 class TestRetention:
