@@ -73,27 +73,21 @@ class Step:
         "_weight",
     )
 
-    def __init__(
-        self,
-        message: str,
-        steps: int,
-        weight: float,
-        unit: str | None,
-        attributes: Mapping[str, AttributeValue] | None,
-    ) -> None:
-        # Exact-type tests first: a step object is made for every `with step(...)`.
-        self._message = message if type(message) is str else check_message(message, "message")
-        self._steps = steps if type(steps) is int and steps >= 0 else check_steps(steps)
-        self._weight = weight if type(weight) is float and weight == 1.0 else _check_weight(weight)
-        self._unit = unit if unit is None else check_unit(unit)
-        self._attributes = check_attributes(attributes) if attributes else None
-        # The usual case, one block at a time, lives in slots; the dict only serves a step object
-        # entered again before it was left (nested, or by several tasks or threads at once).
-        self._report: ProgressReport | None = None
-        self._previous: ProgressReport | None = None
-        self._token: Token[ProgressReport | None] | None = None
-        self._more_entries: dict[int, _Entry] | None = None
-        self._noop_entries = 0
+    # Made by `step()`, which sets the slots itself: a step object is made for every
+    # `with step(...)`, and skipping __init__ saves a Python frame each time.
+    _message: str
+    _steps: int
+    _weight: float
+    _unit: str | None
+    _attributes: dict[str, AttributeValue] | None
+    # The usual case, one block at a time, lives in slots (_previous and _token are set with
+    # _report); the dict only serves a step object entered again before it was left (nested, or
+    # by several tasks or threads at once).
+    _report: ProgressReport | None
+    _previous: ProgressReport | None
+    _token: Token[ProgressReport | None] | None
+    _more_entries: dict[int, _Entry] | None
+    _noop_entries: int
 
     def _open(self) -> ProgressReport:
         if not _config.enabled():
@@ -232,4 +226,17 @@ def step(
         ...         job.fraction
         0.25
     """
-    return Step(message, steps, weight, unit, attributes)
+    made = _new_step(Step)
+    # Exact-type tests first, the full checks only for what is unusual.
+    made._message = message if type(message) is str else check_message(message, "message")
+    made._steps = steps if type(steps) is int and steps >= 0 else check_steps(steps)
+    made._weight = weight if type(weight) is float and weight == 1.0 else _check_weight(weight)
+    made._unit = unit if unit is None else check_unit(unit)
+    made._attributes = check_attributes(attributes) if attributes else None
+    made._report = None
+    made._more_entries = None
+    made._noop_entries = 0
+    return made
+
+
+_new_step = object.__new__

@@ -69,13 +69,17 @@ def _check_weight(weight: object) -> float:
 class _Tree:
     """What all nodes of one tree share."""
 
-    __slots__ = ("__weakref__", "emitter", "lock", "sinks")
+    __slots__ = ("__weakref__", "emitter", "lock", "sinks", "wall_offset")
 
     def __init__(self, sinks: list[Any] | None) -> None:
         self.lock = _thread.allocate_lock()
         self.sinks = sinks
         # Set by the emission core when the root has sinks; None means nobody listens.
         self.emitter: Any = None
+        # Epoch seconds minus monotonic seconds, read once per tree: a node's wall times are its
+        # monotonic ones plus this (one clock read per start and finish instead of two), so times
+        # within a tree agree with its durations even when the system clock is stepped meanwhile.
+        self.wall_offset = clocks.wall() - clocks.monotonic()
 
 
 class ProgressReport:
@@ -195,8 +199,9 @@ class ProgressReport:
         self._attributes = attributes
         self._advanced = 0.0
         if started is None:
-            self._started_at: float | None = clocks.wall()
-            self._started_monotonic: float | None = clocks.monotonic()
+            now = clocks.monotonic()
+            self._started_monotonic: float | None = now
+            self._started_at: float | None = now + tree.wall_offset
         else:
             self._started_at, self._started_monotonic = started
         self._finished_at: float | None = None
@@ -537,8 +542,9 @@ class ProgressReport:
         self._error_type = outcome.error_type
         if outcome.cancelled:
             self._cancelled = True
-        self._finished_at = clocks.wall()
-        self._finished_monotonic = clocks.monotonic()
+        now = clocks.monotonic()
+        self._finished_monotonic = now
+        self._finished_at = now + self._tree.wall_offset
         self._fixed_fraction = None
         parent = self._parent
         if parent is None:
