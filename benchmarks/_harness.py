@@ -10,7 +10,9 @@ The rules (SPEC §10, and the project guide):
   must themselves start cold (import time, RSS) start a fresh subprocess per sample from that worker.
 - Variants interleaved: run A, B, A, B, ... (after one untimed warm-up round, where the figure asks
   for it), never all A then all B, so drift in the machine's load hits both sides alike.
-- At least 7 timed runs per variant in a full run; the figure's value is the median.
+- At least 7 timed runs per variant in a full run; a variant's value is the median of its samples,
+  and a figure's ratio is the median over the rounds of ours / baseline within each round (the two
+  samples taken next to each other), so drift in the machine's speed between rounds cancels.
 - Every row is a ratio against a baseline measured in the same worker, in the same run.
 """
 
@@ -249,12 +251,19 @@ class Row:
     target: float | None = None
     target_text: str = ""
     error: str = ""
+    #: Median over the rounds of ours / baseline measured in the same round (see `_paired_ratios`).
+    paired_ratio: float | None = None
 
     @property
-    def ratio(self) -> float | None:
+    def ratio_of_medians(self) -> float | None:
         if self.ours is None or self.baseline is None or self.baseline <= 0:
             return None
         return self.ours / self.baseline
+
+    @property
+    def ratio(self) -> float | None:
+        """The figure's ratio: the paired one when every round gave one, else that of the medians."""
+        return self.paired_ratio if self.paired_ratio is not None else self.ratio_of_medians
 
     @property
     def verdict(self) -> str:
@@ -324,6 +333,25 @@ def _median(raw: dict[str, Any], variant: str, key: str) -> float:
     return statistics.median(raw["samples"][variant][key])
 
 
+def _paired_ratios(raw: dict[str, Any], figure: Figure, metric: Metric) -> list[float]:
+    """Ours / baseline of each round (less the `subtract` variant's sample of that round).
+
+    Each variant is sampled once per round, next to the others, so a sample's index is its round:
+    dividing within a round cancels what drifts between rounds (a virtual machine's host load,
+    CPU frequency), which the medians of each side alone do not.
+    """
+    samples = raw["samples"]
+    ours = samples[metric.ours or figure.ours][metric.key]
+    baseline = samples[metric.baseline or figure.baseline][metric.key]
+    floors = samples[metric.subtract][metric.key] if metric.subtract else [0.0] * len(ours)
+    if not len(ours) == len(baseline) == len(floors):
+        return []
+    pairs = [(mine - floor, theirs - floor) for mine, theirs, floor in zip(ours, baseline, floors, strict=True)]
+    if any(theirs <= 0 for _, theirs in pairs):
+        return []
+    return [mine / theirs for mine, theirs in pairs]
+
+
 def _rows(figure: Figure, raw: dict[str, Any]) -> list[Row]:
     rows = []
     for metric in figure.metrics:
@@ -333,6 +361,7 @@ def _rows(figure: Figure, raw: dict[str, Any]) -> list[Row]:
         if metric.subtract:
             floor = _median(raw, metric.subtract, metric.key)
             ours, baseline = ours - floor, baseline - floor
+        paired = _paired_ratios(raw, figure, metric)
         rows.append(
             Row(
                 figure.row_name(metric),
@@ -342,6 +371,7 @@ def _rows(figure: Figure, raw: dict[str, Any]) -> list[Row]:
                 baseline_variant,
                 metric.target,
                 metric.target_text,
+                paired_ratio=statistics.median(paired) if paired else None,
             )
         )
     return rows
@@ -369,6 +399,14 @@ def _notes(figure: Figure, raw: dict[str, Any]) -> list[str]:
         subtract = f"; {', '.join(floors)} subtracted from both sides before a ratio" if floors else ""
         names = ", ".join(figure.row_name(m) for m in rows)
         notes.append(f"{names} ({metric.unit}), median [min–max]: {'; '.join(parts)}{subtract}")
+    for metric, row in zip(figure.metrics, _rows(figure, raw), strict=True):
+        paired = _paired_ratios(raw, figure, metric)
+        if paired:
+            notes.append(
+                f"{row.name}: ratio per round {_fmt(row.paired_ratio)} [{_fmt(min(paired))}–{_fmt(max(paired))}] "
+                f"(median [min–max] of {len(paired)} rounds, the table's ratio); ratio of the medians "
+                f"{_fmt(row.ratio_of_medians)}"
+            )
     shown = {metric.key for metric in figure.metrics}
     extra = sorted({key for values in raw["samples"].values() for key in values} - shown)
     for key in extra:

@@ -419,7 +419,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = [row for outcome in outcomes for row in outcome.rows]
     print(format_table(rows))
     print()
-    print("ratio = ours / baseline (medians; lower is better); a target is the largest ratio that passes.")
+    print(
+        "ours, baseline = medians of their samples; ratio = median over the rounds of ours / baseline measured in the "
+        "same round (lower is better); a target is the largest ratio that passes."
+    )
     for outcome in outcomes:
         print()
         print(f"{outcome.figure.name} ({outcome.seconds:.1f} s, own process):")
