@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -409,6 +410,49 @@ class TestThreads:
         assert rebuilt(received)[0].to_dict() == job.to_dict()
         failures = [event for event in received if event["event"] == "finish" and event["error"] == "x"]
         assert len(failures) == 8 * 5
+
+    def test_every_announced_step_is_finished_by_the_next_flush_under_real_threads(self) -> None:
+        """Quick steps announced by the flushing thread while they finish (no finish record of their
+        own) still get their finish at the next flush, not only when the root finishes."""
+        received: list[Event] = []
+
+        def slow_on_start(event: Event) -> None:
+            received.append(event)
+            if event["event"] == "start":
+                time.sleep(0.0002)  # widen the window between reading a step as running and announcing it
+
+        configure(min_interval=0.001)
+        job = ProgressReport("job", sinks=[slow_on_start])
+        barrier = threading.Barrier(5)
+        checked = threading.Event()
+        parents: list[str] = []
+
+        def work(number: int) -> None:
+            with job.create_subreport(f"thread {number}") as mine:
+                parents.append(mine.report_id)
+                barrier.wait()
+                for index in range(150):
+                    with mine.create_subreport(f"{number}.{index}"):
+                        time.sleep(0.0003)
+                barrier.wait()
+                # Still running while the stream is checked: its own finish would send its children's.
+                checked.wait(timeout=30)
+
+        threads = [threading.Thread(target=work, args=(number,)) for number in range(4)]
+        for thread in threads:
+            thread.start()
+        barrier.wait()
+        barrier.wait()
+        core.flush_all()  # what the flushing thread does next
+        started = {event["report_id"] for event in received if event["event"] == "start"}
+        finished = {event["report_id"] for event in received if event["event"] == "finish"}
+        checked.set()
+        for thread in threads:
+            thread.join()
+        job.complete()
+        steps_started = started - {job.report_id, *parents}
+        assert len(steps_started) > 10  # the flusher did catch steps running
+        assert steps_started == finished
 
     def test_a_slow_sink_never_blocks_the_instrumented_code(self) -> None:
         """While the flushing thread is stuck in a sink, the producer runs on; the events follow later."""
