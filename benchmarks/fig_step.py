@@ -148,7 +148,8 @@ def _ours_notes(events: int, ops: int, min_interval: float) -> list[str]:
         f"ours: a fresh ProgressReport('root', sinks=[received.append]) per block, made current by `with root:`, "
         f"{ops:,} operations under it, then the root's end (leaving `with root:` finishes it as complete() does: "
         "it returns once every event of the root reached the sink). Counted: creating, entering and finishing "
-        "each report, appending its records, the delivery done by the flushing thread while the block runs (it "
+        "each report, marking its parent for the flushing thread (a quick successful leaf has no record of its "
+        "own), the delivery done by the flushing thread while the block runs (it "
         "holds the GIL, so it takes wall time from the block) and the final flush in complete(). Not counted: "
         "clearing the sink's list and freeing the root (100 retained children), done outside the clock",
         f"the sink received {events} events in one block: children that start and finish success within "

@@ -571,8 +571,7 @@ def setup_track_inner_steps(params: dict[str, int]) -> Setup:
         "of a block's events included). If a loop kept its steps, the one long loop would hold 10× the nodes of "
         "the longest short one (~0.5–1.4 kB per node: the `memory` figure), about 10× the memory; comparing with "
         "the same work in short loops, rather than with one short loop, keeps apart what does not depend on a "
-        "loop's length: the steps pending between two flushes (a finished step stays alive in the root's "
-        "Emitter.records until the flushing thread has coalesced it: ~min_interval × steps per second of them) "
+        "loop's length: what is pending between two flushes (the retained children, the sink's events) "
         "and the allocator's slack after many short-lived nodes. Each short loop must outlast min_interval for "
         "that: at the --quick size they do not, and the row means nothing there",
         "children_kept / omitted_children: len(loop.children) and loop.omitted_children of the loop node after "
