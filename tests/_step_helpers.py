@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import traceback
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -36,3 +38,22 @@ EXIT_PATHS = pytest.mark.parametrize(
     ],
     ids=["exit0", "exitNone", "exit2", "generator-exit", "ctrl-c", "cancelled", "asyncio-cancelled", "error"],
 )
+
+
+Park = Callable[[], Awaitable[None]]
+"""Awaited by a task at the point where the test cancels it; it waits there until then."""
+
+
+async def cancel_once_parked(work: Callable[[Park], Coroutine[Any, Any, object]]) -> None:
+    """Run `work(park)` as a task, cancel it once it awaits `park()`, and see the CancelledError reach its awaiter."""
+    parked = asyncio.Event()
+
+    async def park() -> None:
+        parked.set()
+        await asyncio.Event().wait()  # never set: only the cancel ends this wait
+
+    task = asyncio.create_task(work(park))
+    await parked.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

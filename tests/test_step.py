@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from _step_helpers import EXIT_PATHS, BadInput, frames_of, root
+from _step_helpers import EXIT_PATHS, BadInput, Park, cancel_once_parked, frames_of, root
 
 from progress_instrument import ProgressCancelled, ProgressReport, Status, current_report, step, use_report
 
@@ -202,21 +202,14 @@ class TestAsyncWithStep:
         """A task cancelled inside `async with step()` finishes the step `error` with cancelled=True."""
         steps: list[ProgressReport] = []
 
+        async def worker(park: Park) -> None:
+            async with step("waiting") as waiting:
+                steps.append(waiting)
+                await park()
+
         async def main() -> ProgressReport:
-            entered = asyncio.Event()
-
-            async def worker() -> None:
-                async with step("waiting") as waiting:
-                    steps.append(waiting)
-                    entered.set()
-                    await asyncio.Event().wait()
-
             with root() as job:
-                task = asyncio.create_task(worker())
-                await entered.wait()
-                task.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await task
+                await cancel_once_parked(worker)
                 assert current_report() is job
             return job
 

@@ -8,7 +8,7 @@ import inspect
 from collections.abc import AsyncGenerator, Generator
 
 import pytest
-from _step_helpers import EXIT_PATHS, BadInput, frames_of, root
+from _step_helpers import EXIT_PATHS, BadInput, Park, cancel_once_parked, frames_of, root
 
 from progress_instrument import ProgressCancelled, ProgressReport, Status, current_report, step, use_report
 
@@ -270,20 +270,13 @@ class TestDecoratedCoroutine:
     def test_cancelled_task_finishes_the_call_cancelled(self) -> None:
         """Cancelling the task awaiting a `@step` coroutine finishes its report `error`, cancelled."""
 
+        @step("waiting")
+        async def waiting(park: Park) -> None:
+            await park()
+
         async def main() -> ProgressReport:
-            entered = asyncio.Event()
-
-            @step("waiting")
-            async def waiting() -> None:
-                entered.set()
-                await asyncio.Event().wait()
-
             with root() as job:
-                task = asyncio.create_task(waiting())
-                await entered.wait()
-                task.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await task
+                await cancel_once_parked(waiting)
             return job
 
         job = asyncio.run(main())
@@ -674,25 +667,18 @@ class TestDecoratedAsyncGenerator:
         """A task cancelled while the async generator body awaits finishes its report `error`, cancelled."""
 
         @step("Streaming")
-        async def stream(entered: asyncio.Event) -> AsyncGenerator[int, None]:
+        async def stream(park: Park) -> AsyncGenerator[int, None]:
             yield 1
-            entered.set()
-            await asyncio.Event().wait()
+            await park()
             yield 2
 
+        async def consume(park: Park) -> None:
+            async for _ in stream(park):
+                pass
+
         async def main() -> ProgressReport:
-            entered = asyncio.Event()
-
-            async def consume() -> None:
-                async for _ in stream(entered):
-                    pass
-
             with root() as job:
-                task = asyncio.create_task(consume())
-                await entered.wait()
-                task.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await task
+                await cancel_once_parked(consume)
             return job
 
         job = asyncio.run(main())
