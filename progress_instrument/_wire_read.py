@@ -8,8 +8,9 @@ payloads are size-checked before parsing, and every bad value gets a `ValueError
 from __future__ import annotations
 
 import math
+import operator
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ._checks import is_valid_report_id
@@ -28,6 +29,7 @@ DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
 _STATUSES = {status.value: status for status in Status}
 _INF = math.inf
+_new_report = ProgressReport.__new__
 
 
 def _reject_constant(name: str) -> float:
@@ -82,20 +84,10 @@ class _Path:
 
 
 def _number(
-    data: Mapping[str, Any],
-    key: str,
-    path: object,
-    default: float | None,
-    *,
-    low: float = 0.0,
-    high: float = math.inf,
-    nullable: bool = False,
+    value: object, key: str, path: object, *, low: float = 0.0, high: float = math.inf, nullable: bool = False
 ) -> float | None:
-    value = data.get(key, default)
-    # The common case first: one type test and one range test.
-    if type(value) is float and low <= value <= high and value != math.inf:
-        return value
-    if value is None and (nullable or default is None):
+    """Check a number that is not a plain float in range (the callers test that first)."""
+    if value is None and nullable:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{path}.{key}: expected a number, got {_type_name(value)}")
@@ -104,46 +96,128 @@ def _number(
     return float(value)
 
 
-def _optional_str(data: Mapping[str, Any], key: str, path: object) -> str | None:
-    value = data.get(key)
-    if value is not None and type(value) is not str:
-        raise ValueError(f"{path}.{key}: expected a string or null, got {_type_name(value)}")
-    return value
+def _not_optional_str(path: object, key: str, value: object) -> ValueError:
+    return ValueError(f"{path}.{key}: expected a string or null, got {_type_name(value)}")
 
 
 def _is_mapping(value: object) -> bool:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-def read_fields(data: object, path: object) -> dict[str, Any]:
-    """Validate one node's own fields (not its children) and return them normalised."""
-    if not _is_mapping(data):
-        raise ValueError(f"{path}: expected an object, got {_type_name(data)}")
-    assert isinstance(data, Mapping)
+# The keys of a node of our own snapshots (`_wire._own_fields` and "children"), in the order
+# `_own_fields` checks them. A node with exactly these is read with one C call; others key by key.
+_SNAPSHOT_KEYS = (
+    "report_type",
+    "report_id",
+    "step_message",
+    "steps",
+    "status",
+    "cancelled",
+    "omitted_children",
+    "attributes",
+    "error",
+    "fraction",
+    "completed",
+    "weight",
+    "started_at",
+    "finished_at",
+    "error_type",
+    "unit",
+    "children",
+)
+_snapshot_values = operator.itemgetter(*_SNAPSHOT_KEYS)
+
+
+def _values(data: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The values of `_SNAPSHOT_KEYS` in `data`, with the defaults of a missing field."""
+    if len(data) == len(_SNAPSHOT_KEYS):
+        try:
+            return _snapshot_values(data)  # type: ignore[no-any-return]
+        except KeyError:
+            pass  # as many keys, not the same ones: read them one by one
     get = data.get
-    report_type = get("report_type", "tree")
+    return (
+        get("report_type", "tree"),
+        get("report_id"),
+        get("step_message"),
+        get("steps", 0),
+        get("status", "running"),
+        get("cancelled", False),
+        get("omitted_children", 0),
+        get("attributes"),
+        get("error"),
+        get("fraction"),
+        get("completed", 0.0),
+        get("weight", 1.0),
+        get("started_at"),
+        get("finished_at"),
+        get("error_type"),
+        get("unit"),
+        get("children", []),
+    )
+
+
+#: A node's own fields as `_own_fields` returns them, checked and normalised, then its children
+#: (not checked): (report_id, step_message, steps, status, fraction, completed, weight,
+#: started_at, finished_at, error, error_type, cancelled, omitted_children, unit, attributes, children).
+_Fields = tuple[
+    str | None,
+    str,
+    int,
+    Status,
+    float | None,
+    float,
+    float,
+    float | None,
+    float | None,
+    str | None,
+    str | None,
+    bool,
+    int,
+    str | None,
+    dict[str, Any] | None,
+    object,
+]
+
+
+def _own_fields(data: object, path: object) -> _Fields:
+    """Check one node's own fields (not its children); return them normalised, and its children."""
+    if type(data) is not dict and not isinstance(data, Mapping):
+        raise ValueError(f"{path}: expected an object, got {_type_name(data)}")
+    (
+        report_type,
+        report_id,
+        message,
+        steps,
+        status_value,
+        cancelled,
+        omitted,
+        attributes,
+        error,
+        fraction,
+        completed,
+        weight,
+        started_at,
+        finished_at,
+        error_type,
+        unit,
+        children,
+    ) = _values(data)
     if report_type != "tree":
         raise ValueError(f"{path}.report_type: expected 'tree', got {report_type!r}")
-    message = get("step_message")
     if type(message) is not str:
         raise ValueError(f"{path}.step_message: expected a string, got {_type_name(message)}")
-    steps = get("steps", 0)
     if type(steps) is not int or steps < 0:
         raise ValueError(f"{path}.steps: expected an integer >= 0, got {steps!r}")
-    status_value = get("status", "running")
-    status = _STATUSES.get(status_value) if isinstance(status_value, str) else None
+    status = _STATUSES.get(status_value) if type(status_value) is str or isinstance(status_value, str) else None
     if status is None:
         raise ValueError(f"{path}.status: expected one of 'running', 'success', 'error', got {status_value!r}")
-    report_id = get("report_id")
     if report_id is not None and type(report_id) is not str:
         raise ValueError(f"{path}.report_id: expected a string, got {_type_name(report_id)}")
-    cancelled = get("cancelled", False)
     if type(cancelled) is not bool:
         raise ValueError(f"{path}.cancelled: expected true or false, got {cancelled!r}")
-    omitted = get("omitted_children", 0)
     if type(omitted) is not int or omitted < 0:
         raise ValueError(f"{path}.omitted_children: expected an integer >= 0, got {omitted!r}")
-    attributes = get("attributes")
     if attributes:
         if not _is_mapping(attributes):
             raise ValueError(f"{path}.attributes: expected an object, got {_type_name(attributes)}")
@@ -153,29 +227,69 @@ def read_fields(data: object, path: object) -> dict[str, Any]:
                     f"{path}.attributes.{key}: expected a string, number or boolean, got {_type_name(value)}"
                 )
         attributes = dict(attributes)
-    elif attributes is not None and not _is_mapping(attributes):
+    elif attributes is not None and type(attributes) is not dict and not isinstance(attributes, Mapping):
         raise ValueError(f"{path}.attributes: expected an object, got {_type_name(attributes)}")
-    error = _optional_str(data, "error", path)
+    if error is not None and type(error) is not str:
+        raise _not_optional_str(path, "error", error)
     if status is _ERROR and not error:
         error = _NO_MESSAGE_ERROR
     # Numbers: a plain float in range passes with two tests; anything else takes the full check.
-    fraction = get("fraction")
     if fraction is not None and not (type(fraction) is float and 0.0 <= fraction <= 1.0):
-        fraction = _number(data, "fraction", path, None, high=1.0, nullable=True)
-    completed = get("completed", 0.0)
+        fraction = _number(fraction, "fraction", path, high=1.0, nullable=True)
     if not (type(completed) is float and 0.0 <= completed < _INF):
-        completed = _number(data, "completed", path, 0.0)
-    weight = get("weight", 1.0)
+        completed = _number(completed, "completed", path)
     if not (type(weight) is float and 0.0 <= weight < _INF):
-        weight = _number(data, "weight", path, 1.0)
-    started_at = get("started_at")
+        weight = _number(weight, "weight", path)
     if started_at is not None and not (type(started_at) is float and -_INF < started_at < _INF):
-        started_at = _number(data, "started_at", path, None, low=-_INF, nullable=True)
-    finished_at = get("finished_at")
+        started_at = _number(started_at, "started_at", path, low=-_INF, nullable=True)
     if finished_at is not None and not (type(finished_at) is float and -_INF < finished_at < _INF):
-        finished_at = _number(data, "finished_at", path, None, low=-_INF, nullable=True)
+        finished_at = _number(finished_at, "finished_at", path, low=-_INF, nullable=True)
+    if error_type is not None and type(error_type) is not str:
+        raise _not_optional_str(path, "error_type", error_type)
+    if unit is not None and type(unit) is not str:
+        raise _not_optional_str(path, "unit", unit)
+    return (
+        report_id or None,
+        message,
+        steps,
+        status,
+        fraction,
+        completed,
+        weight,
+        started_at,
+        finished_at,
+        error,
+        error_type,
+        cancelled,
+        omitted,
+        unit,
+        attributes or None,
+        children,
+    )
+
+
+def read_fields(data: object, path: object) -> dict[str, Any]:
+    """Validate one node's own fields (not its children) and return them normalised."""
+    (
+        report_id,
+        message,
+        steps,
+        status,
+        fraction,
+        completed,
+        weight,
+        started_at,
+        finished_at,
+        error,
+        error_type,
+        cancelled,
+        omitted,
+        unit,
+        attributes,
+        _,
+    ) = _own_fields(data, path)
     return {
-        "report_id": report_id or None,
+        "report_id": report_id,
         "step_message": message,
         "steps": steps,
         "status": status,
@@ -185,11 +299,11 @@ def read_fields(data: object, path: object) -> dict[str, Any]:
         "started_at": started_at,
         "finished_at": finished_at,
         "error": error,
-        "error_type": _optional_str(data, "error_type", path),
+        "error_type": error_type,
         "cancelled": cancelled,
         "omitted_children": omitted,
-        "unit": _optional_str(data, "unit", path),
-        "attributes": attributes or None,
+        "unit": unit,
+        "attributes": attributes,
     }
 
 
@@ -259,31 +373,91 @@ def apply_fields(report: ProgressReport, fields: dict[str, Any]) -> None:
 
 
 def read_tree(data: Mapping[str, Any], *, max_depth: int) -> ProgressReport:
-    """Build a report tree from snapshot dicts, iteratively, validating every node."""
+    """Build a report tree from snapshot dicts, iteratively, validating every node.
+
+    Nodes are read in pre-order (an id is kept where it first occurs): the children of the report
+    on top of the stack one by one, until one has children of its own to read first.
+    """
+    if max_depth < 1:
+        raise ValueError(f"root: nesting depth exceeds the limit of {max_depth} levels")
     tree = _Tree([])
     seen: set[str] = set()
-    root: ProgressReport | None = None
-    stack: list[tuple[object, ProgressReport | None, _Path | str, int]] = [(data, None, "root", 1)]
-    while stack:
-        node_data, parent, path, depth = stack.pop()
-        if depth > max_depth:
-            raise ValueError(f"{path}: nesting depth exceeds the limit of {max_depth} levels")
-        fields = read_fields(node_data, path)
-        assert isinstance(node_data, Mapping)
-        children = node_data.get("children", [])
-        if type(children) is not list:
-            raise ValueError(f"{path}.children: expected a list, got {_type_name(children)}")
-        report_id = fields["report_id"]
-        if report_id is None or report_id in seen or not is_valid_report_id(report_id):
-            # deprogressapi calls every node "root": keep the first, renumber the rest (and unusable ids).
-            report_id = new_report_id()
-        seen.add(report_id)
-        report = new_node(fields, report_id, parent, tree)
-        if root is None:
-            root = report
-        if children:
-            stack.extend(
-                (child, report, _Path(path, index), depth + 1) for index, child in reversed(list(enumerate(children)))
-            )
-    assert root is not None
+    root, children = _read_node(data, "root", None, tree, seen)
+    frames: list[_Frame] = []
+    if children:
+        frames.append(_frame(children, root, "root", 2, max_depth))
+    while frames:
+        numbered, parent, place = frames[-1]
+        for index, child_data in numbered:
+            place.index = index  # messages are formatted when raised: one path per frame will do
+            report, children = _read_node(child_data, place, parent, tree, seen)
+            if children:
+                path = _Path(place.parent, index)
+                frames.append(_frame(children, report, path, len(frames) + 2, max_depth))
+                break
+        else:
+            frames.pop()
     return root
+
+
+#: The children of one report still to be read: (index, data) pairs, their parent, and a path
+#: whose index is set to the child being read.
+_Frame = tuple[Iterator[tuple[int, object]], ProgressReport, _Path]
+
+
+def _frame(children: list[object], parent: ProgressReport, path: _Path | str, depth: int, max_depth: int) -> _Frame:
+    """The frame for reading `children` of `parent` (at `path`), which sit `depth` levels deep."""
+    if depth > max_depth:
+        raise ValueError(f"{_Path(path, 0)}: nesting depth exceeds the limit of {max_depth} levels")
+    return enumerate(children), parent, _Path(path, 0)
+
+
+def _read_node(
+    data: object, path: object, parent: ProgressReport | None, tree: _Tree, seen: set[str]
+) -> tuple[ProgressReport, list[object]]:
+    """Read one snapshot node into a report listed last under `parent`; return it and its children's data."""
+    (
+        report_id,
+        message,
+        steps,
+        status,
+        fraction,
+        completed,
+        weight,
+        started_at,
+        finished_at,
+        error,
+        error_type,
+        cancelled,
+        omitted,
+        unit,
+        attributes,
+        children,
+    ) = _own_fields(data, path)
+    if type(children) is not list:
+        raise ValueError(f"{path}.children: expected a list, got {_type_name(children)}")
+    if report_id is None or report_id in seen or not is_valid_report_id(report_id):
+        # deprogressapi calls every node "root": keep the first, renumber the rest (and unusable ids).
+        report_id = new_report_id()
+    seen.add(report_id)
+    report = _new_report(ProgressReport)
+    report._init(message, steps, unit, attributes, weight, parent, tree, report_id, (started_at, None))
+    # What `_init` sets for a report that starts now, as the payload says instead.
+    report._status = status
+    report._advanced = completed
+    report._fixed_fraction = fraction
+    report._finished_at = finished_at
+    report._error = error
+    report._error_type = error_type
+    report._cancelled = cancelled
+    report._omitted = omitted
+    if parent is not None:
+        siblings = parent._children
+        if siblings is None:
+            siblings = parent._children = {}
+        siblings[report_id] = report
+        if status is _RUNNING:
+            parent._running_count += 1
+        else:
+            _count_finished_child(parent, report)
+    return report, children
