@@ -14,11 +14,19 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ._checks import is_valid_report_id
-from ._ids import new_report_id
+from ._ids import id_text, new_report_id
 from ._outcome import Status
-from ._tree import _NO_MESSAGE_ERROR, ProgressReport, _Tree
+from ._tree import _NO_MESSAGE_ERROR, RETAINED_FAILED, RETAINED_FINISHED, ProgressReport, _Tree
 
-__all__ = ["read_json", "read_tree", "read_fields", "new_node", "apply_fields", "DEFAULT_MAX_BYTES"]
+__all__ = [
+    "read_json",
+    "read_tree",
+    "read_fields",
+    "new_node",
+    "apply_fields",
+    "count_finished_child",
+    "DEFAULT_MAX_BYTES",
+]
 
 # Module constants: looking up an Enum member costs ~10x a global on the hot paths.
 _ERROR = Status.ERROR
@@ -307,8 +315,14 @@ def read_fields(data: object, path: object) -> dict[str, Any]:
     }
 
 
-def new_node(fields: dict[str, Any], report_id: str, parent: ProgressReport | None, tree: _Tree) -> ProgressReport:
-    """Make a report holding `fields` and attach it as the last child of `parent`."""
+def new_node(
+    fields: dict[str, Any], report_id: str, parent: ProgressReport | None, tree: _Tree
+) -> tuple[ProgressReport, list[str]]:
+    """Make a report holding `fields` and attach it as the last child of `parent`.
+
+    Returns:
+        The report, and the ids of the children it pushed out of `parent` (see `count_finished_child`).
+    """
     report = ProgressReport.__new__(ProgressReport)
     report._init(
         fields["step_message"],
@@ -321,32 +335,24 @@ def new_node(fields: dict[str, Any], report_id: str, parent: ProgressReport | No
         report_id,
         started=(fields["started_at"], None),
     )
-    apply_fields(report, fields)
-    if parent is not None:
-        if parent._children is None:
-            parent._children = {}
-        parent._children[report_id] = report
-        if report._status is _RUNNING:
-            parent._running_count += 1
-        else:
-            _count_finished_child(parent, report)
-    return report
+    apply_fields(report, fields)  # not listed yet, so it counts nothing
+    if parent is None:
+        return report, []
+    if parent._children is None:
+        parent._children = {}
+    parent._children[report_id] = report
+    if report._status is _RUNNING:
+        parent._running_count += 1
+        return report, []
+    return report, count_finished_child(parent, report)
 
 
-def _count_finished_child(parent: ProgressReport, child: ProgressReport) -> None:
-    parent._finished_weight += child._weight
-    if child._status is _SUCCESS:
-        if parent._finished_ids is None:
-            parent._finished_ids = deque()
-        parent._finished_ids.append(child._report_id)
-    else:
-        if parent._failed_ids is None:
-            parent._failed_ids = deque()
-        parent._failed_ids.append(child._report_id)
+def apply_fields(report: ProgressReport, fields: dict[str, Any]) -> list[str]:
+    """Overwrite a read report's fields with newer ones (a later event about it).
 
-
-def apply_fields(report: ProgressReport, fields: dict[str, Any]) -> None:
-    """Overwrite a read report's fields with newer ones (a later event about it)."""
+    Returns:
+        The ids of the children its parent let go, when this finishes it (see `count_finished_child`).
+    """
     was_running = report._status is _RUNNING
     report._message = fields["step_message"]
     report._steps = fields["steps"]
@@ -369,7 +375,43 @@ def apply_fields(report: ProgressReport, fields: dict[str, Any]) -> None:
         and report._report_id in (parent._children or {})
     ):
         parent._running_count -= 1
-        _count_finished_child(parent, report)
+        return count_finished_child(parent, report)
+    return []
+
+
+def count_finished_child(parent: ProgressReport, child: ProgressReport) -> list[str]:
+    """Count `child`, listed under `parent`, as finished, and keep `parent` within the retention bounds.
+
+    A parent keeps its `RETAINED_FINISHED` most recent successes and `RETAINED_FAILED` most recent
+    failures (SPEC §1): older ones leave its children and are counted in ``omitted_children``.
+
+    Returns:
+        The ids of the children let go, oldest first.
+    """
+    _record_finished_child(parent, child)
+    let_go: list[str] = []
+    children = parent._children
+    # Both queues, whichever `child` joined: a parent read from a snapshot may start over either bound.
+    for kept, limit in ((parent._finished_ids, RETAINED_FINISHED), (parent._failed_ids, RETAINED_FAILED)):
+        while kept is not None and len(kept) > limit and children is not None:
+            key = kept.popleft()
+            children.pop(key, None)
+            let_go.append(key if isinstance(key, str) else id_text(key))
+            parent._omitted += 1
+    return let_go
+
+
+def _record_finished_child(parent: ProgressReport, child: ProgressReport) -> None:
+    """Add a finished child's weight to `parent` and queue it for retention (bounds not applied)."""
+    parent._finished_weight += child._weight
+    if child._status is _SUCCESS:
+        if parent._finished_ids is None:
+            parent._finished_ids = deque()
+        parent._finished_ids.append(child._report_id)
+    else:
+        if parent._failed_ids is None:
+            parent._failed_ids = deque()
+        parent._failed_ids.append(child._report_id)
 
 
 def read_tree(data: Mapping[str, Any], *, max_depth: int) -> ProgressReport:
@@ -459,5 +501,5 @@ def _read_node(
         if status is _RUNNING:
             parent._running_count += 1
         else:
-            _count_finished_child(parent, report)
+            _record_finished_child(parent, report)  # a snapshot is read whole: no bounds applied
     return report, children
