@@ -113,7 +113,7 @@ def _is_mapping(value: object) -> bool:
 
 
 # The keys of a node of our own snapshots (`_wire._own_fields` and "children"), in the order
-# `_own_fields` checks them. A node with exactly these is read with one C call; others key by key.
+# `_own_fields` checks them. A node with as many keys is read with one C call; others key by key.
 _SNAPSHOT_KEYS = (
     "report_type",
     "report_id",
@@ -133,16 +133,12 @@ _SNAPSHOT_KEYS = (
     "unit",
     "children",
 )
+_SNAPSHOT_KEY_COUNT = len(_SNAPSHOT_KEYS)
 _snapshot_values = operator.itemgetter(*_SNAPSHOT_KEYS)
 
 
-def _values(data: Mapping[str, Any]) -> tuple[Any, ...]:
+def _values_or_defaults(data: Mapping[str, Any]) -> tuple[Any, ...]:
     """The values of `_SNAPSHOT_KEYS` in `data`, with the defaults of a missing field."""
-    if len(data) == len(_SNAPSHOT_KEYS):
-        try:
-            return _snapshot_values(data)  # type: ignore[no-any-return]
-        except KeyError:
-            pass  # as many keys, not the same ones: read them one by one
     get = data.get
     return (
         get("report_type", "tree"),
@@ -192,6 +188,10 @@ def _own_fields(data: object, path: object) -> _Fields:
     """Check one node's own fields (not its children); return them normalised, and its children."""
     if type(data) is not dict and not isinstance(data, Mapping):
         raise ValueError(f"{path}: expected an object, got {_type_name(data)}")
+    try:
+        values = _snapshot_values(data) if len(data) == _SNAPSHOT_KEY_COUNT else _values_or_defaults(data)
+    except KeyError:  # as many keys as our nodes have, not the same ones
+        values = _values_or_defaults(data)
     (
         report_type,
         report_id,
@@ -210,7 +210,7 @@ def _own_fields(data: object, path: object) -> _Fields:
         error_type,
         unit,
         children,
-    ) = _values(data)
+    ) = values
     if report_type != "tree":
         raise ValueError(f"{path}.report_type: expected 'tree', got {report_type!r}")
     if type(message) is not str:
