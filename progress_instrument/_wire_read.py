@@ -426,6 +426,8 @@ def read_tree(data: Mapping[str, Any], *, max_depth: int) -> ProgressReport:
     seen: set[str] = set()
     root, children = _read_node(data, "root", None, tree, seen)
     frames: list[_Frame] = []
+    # The root is 1 level deep, the children of frame k (from 1) are k + 1 levels deep: new
+    # children always sit at len(frames) + 2.
     if children:
         frames.append(_frame(children, root, "root", 2, max_depth))
     while frames:
