@@ -8,7 +8,7 @@ from typing import Any
 from ._checks import is_valid_report_id
 from ._ids import new_report_id
 from ._outcome import Status
-from ._tree import RETAINED_FAILED, RETAINED_FINISHED, ProgressReport, _Tree
+from ._tree import ProgressReport, _Tree
 from ._wire_read import apply_fields, new_node, read_fields, read_tree
 
 __all__ = ["TreeBuilder", "EVENT_KINDS"]
@@ -98,10 +98,12 @@ class TreeBuilder:
     def _add(self, report_id: str, parent_id: str | None, fields: dict[str, Any]) -> ProgressReport:
         parent = self._reports.get(parent_id) if parent_id is not None else None
         if parent is not None and parent._status is _RUNNING:
-            report = new_node(fields, report_id, parent, parent._tree)
+            with parent._tree.lock:
+                report, let_go = new_node(fields, report_id, parent, parent._tree)
             self._root_of[report_id] = self._root_of[parent.report_id]
+            self._forget(let_go)
         else:
-            report = new_node(fields, report_id, None, _Tree([]))
+            report, _ = new_node(fields, report_id, None, _Tree([]))
             self._roots.append(report)
             self._root_of[report_id] = report_id
         self._reports[report_id] = report
@@ -112,13 +114,14 @@ class TreeBuilder:
         # the count never goes down, so a later event must not lower it.
         fields["omitted_children"] = max(fields["omitted_children"], report._omitted)
         with report._tree.lock:
-            apply_fields(report, fields)
-            parent = report._parent
-            if parent is not None and report._status is not _RUNNING:
-                # Keep the rebuilt tree as bounded as the producer's (SPEC §1 retention).
-                for evicted in _evict_locked(parent):
-                    self._reports.pop(evicted, None)
-                    self._root_of.pop(evicted, None)
+            let_go = apply_fields(report, fields)
+        self._forget(let_go)
+
+    def _forget(self, report_ids: list[str]) -> None:
+        """Drop reports the rebuilt tree let go (SPEC §1 retention, as in the producer's tree)."""
+        for report_id in report_ids:
+            self._reports.pop(report_id, None)
+            self._root_of.pop(report_id, None)
 
     def _replace_root(self, report_id: str, root: ProgressReport) -> None:
         old = self._reports.get(report_id)
@@ -137,19 +140,6 @@ class TreeBuilder:
             self._roots.append(root)
         else:
             self._roots[index] = root
-
-
-def _evict_locked(parent: ProgressReport) -> list[str]:
-    """Drop the oldest finished children past the retention bounds; return their ids."""
-    evicted: list[str] = []  # rebuilt reports have id texts, never serials
-    children = parent._children
-    for kept, limit in ((parent._finished_ids, RETAINED_FINISHED), (parent._failed_ids, RETAINED_FAILED)):
-        while kept is not None and len(kept) > limit and children is not None:
-            key = kept.popleft()
-            children.pop(key, None)
-            evicted.append(str(key))
-            parent._omitted += 1
-    return evicted
 
 
 def _all_descendants(report: ProgressReport) -> list[ProgressReport]:

@@ -172,6 +172,12 @@ class TestNesting:
         with pytest.raises(ValueError, match=r"(?i)depth"):
             ProgressReport.from_json(payload, max_depth=2)
 
+    def test_max_depth_one_reads_only_a_root_without_children(self) -> None:
+        """max_depth=1 reads a lone root and rejects a root's first child, naming it."""
+        assert ProgressReport.from_dict(node("alone"), max_depth=1).step_message == "alone"
+        with pytest.raises(ValueError, match=r"root\.children\[0\]: nesting depth"):
+            ProgressReport.from_dict(node(children=[node()]), max_depth=1)
+
 
 class TestSizeLimit:
     def test_100_mb_payload_gets_value_error_before_parsing(self) -> None:
