@@ -51,6 +51,17 @@ class TestRoundTrip:
         original = rich_tree()
         assert ProgressReport.from_dict(original.to_dict()).to_dict() == original.to_dict()
 
+    def test_our_snapshot_nodes_have_the_keys_the_fast_reader_fetches(self) -> None:
+        """Every node we write has exactly the keys the reader fetches in one call (else it reads
+        them key by key: still right, but slower, and only a benchmark would notice)."""
+        from progress_instrument._wire_read import _SNAPSHOT_KEYS
+
+        stack = [rich_tree().to_dict()]
+        while stack:
+            node = stack.pop()
+            assert set(node) == set(_SNAPSHOT_KEYS)
+            stack.extend(node["children"])
+
     def test_from_json_accepts_bytes(self) -> None:
         """UTF-8 bytes read like the text they encode."""
         original = rich_tree()
