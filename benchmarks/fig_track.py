@@ -92,15 +92,42 @@ def _events_in_a_sample(run: Callable[[], Any], received: Events, count: int, ki
     )
 
 
-def _sum_bare(source: Callable[[], Iterable[int]], loops: int) -> Callable[[], object]:
+def _as_is(iterable: Iterable[int]) -> Iterable[int]:
+    return iterable
+
+
+def _sum_bare(
+    source: Callable[[], Iterable[int]], loops: int, wrap: Callable[[Iterable[int]], Iterable[int]] = _as_is
+) -> Callable[[], object]:
+    """`loops` × ``for x in wrap(source()): acc += x``: the bare loop, or with `wrap` = track ours.
+
+    Every loop a figure compares runs in this one code object (closures share it): in CPython where
+    a loop's bytecode sits in memory alone moves its time per item by up to ±10 % on this kind of
+    machine (two copies of one function measured 0.94 and 1.22 of each other), which would swamp a
+    5 % target. `wrap` is called once per loop, not per item.
+    """
+
     def run() -> object:
         acc = 0
         for _ in range(loops):
-            for x in source():
+            for x in wrap(source()):
                 acc += x
         return acc
 
     return run
+
+
+def _under_a_root(run: Callable[[], object], received: Events) -> Callable[[], object]:
+    """`run` under a fresh ``ProgressReport("root", sinks=[received.append])``, made current; returns the root."""
+    from progress_instrument import ProgressReport
+
+    def under_a_root() -> object:
+        root = ProgressReport("root", sinks=[received.append])
+        with root:
+            run()
+        return root
+
+    return under_a_root
 
 
 def _timed(run: Callable[[], object], items: int, after: Callable[[object], dict[str, float]] | None = None) -> Sampler:
@@ -193,7 +220,7 @@ def _check_cancel(source: Callable[[], Iterable[int]], stop_at: int, kind: str) 
 
 def setup_track_sequence(params: dict[str, int]) -> Setup:
     """``for x in track(seq): acc += x`` under a root with an in-memory sink vs the bare loop, per item."""
-    from progress_instrument import ProgressReport, track
+    from progress_instrument import track
     from progress_instrument._config import settings
 
     count = params["items"]
@@ -208,14 +235,7 @@ def setup_track_sequence(params: dict[str, int]) -> Setup:
         loops = _loops_per_sample(_sum_bare(lambda sequence=sequence: sequence, 1), params["sample_ms"])
         loops_of[kind] = loops
 
-        def ours(sequence: Sequence[int] = sequence, loops: int = loops) -> object:
-            root = ProgressReport("root", sinks=[received.append])
-            with root:
-                acc = 0
-                for _ in range(loops):
-                    for x in track(sequence):
-                        acc += x
-            return root
+        ours = _under_a_root(_sum_bare(lambda sequence=sequence: sequence, loops, track), received)
 
         def events_of(root: Any) -> dict[str, float]:
             count_events = len(_loop_progress_events(received, root.report_id))
@@ -237,9 +257,10 @@ def setup_track_sequence(params: dict[str, int]) -> Setup:
         "list is cleared after the clock stops"
     )
     notes.append(
-        "bare: `for x in seq: acc += x` over the same object, the same number of times, in the same kind of "
-        "function; the list and the tuple share one set of int objects 0 .. items-1 (the range makes a fresh int per "
-        "item, on both sides)"
+        "bare: `for x in seq: acc += x` over the same object, the same number of times, in the same code object as "
+        "ours (`for x in wrap(seq)`, wrap = track for ours, the sequence itself for bare: where a loop's bytecode "
+        "sits moves its time per item by up to ±10 % here); the list and the tuple share one set of int objects "
+        "0 .. items-1 (the range makes a fresh int per item, on both sides)"
     )
     notes.append("checked before timing (untimed):")
     notes += [f"  {check}" for check in checks]
@@ -383,7 +404,7 @@ def setup_track_disabled(params: dict[str, int]) -> Setup:
     """``track(list)`` with ``PROGRESS_INSTRUMENT_DISABLE=1`` vs the bare loop over the list."""
     already = "progress_instrument" in sys.modules
     os.environ["PROGRESS_INSTRUMENT_DISABLE"] = "1"  # this worker's own environment, before the import
-    from progress_instrument import ProgressReport, current_report, track
+    from progress_instrument import current_report, track
     from progress_instrument._config import settings
 
     if already or not settings().disabled_by_env:
@@ -393,15 +414,7 @@ def setup_track_disabled(params: dict[str, int]) -> Setup:
     loops = _loops_per_sample(_sum_bare(lambda: listed, 1), params["sample_ms"])
     received: Events = []
 
-    def ours() -> object:
-        root = ProgressReport("root", sinks=[received.append])
-        with root:
-            acc = 0
-            for _ in range(loops):
-                for x in track(listed):
-                    acc += x
-        return root
-
+    ours = _under_a_root(_sum_bare(lambda: listed, loops, track), received)
     ours()
     iterator = iter(track(listed))
     current = None
@@ -423,7 +436,9 @@ def setup_track_disabled(params: dict[str, int]) -> Setup:
         "the sink received no event",
         f"ours: `for x in track(listed): acc += x`, {loops} loops per sample (≥ sample_ms bare), under "
         "ProgressReport('root', sinks=[received.append]) (a no-op when disabled), the root's creation and end "
-        f"inside the clock; bare: `for x in listed: acc += x`, the same loops; listed = list(range({count:,}))",
+        f"inside the clock; bare: `for x in listed: acc += x`, the same loops; listed = list(range({count:,})); "
+        "both loops run in one code object (`for x in wrap(listed)`: where a loop's bytecode sits moves its time "
+        "by up to ±10 % here)",
         "so both run the same code per item (the list's iterator, then `acc += x`), and the difference is the "
         "machine's noise plus a few µs per loop for track() and the no-op root; bare_again, the bare loop once more "
         "(its own function, measured as a third variant), gives that noise floor: track_disabled_noise",
