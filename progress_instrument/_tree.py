@@ -306,6 +306,7 @@ class ProgressReport(ReportFields):
         if parent is None:
             return
         # The parent's bookkeeping, here rather than in a method of its own: it runs once per step.
+        # (Rebuilt trees keep the same bounds with `_wire_read.count_finished_child`, off the hot path.)
         parent._running_count -= 1
         if parent._position is not None:
             # A loop counts children per item; children of earlier items are already counted by it.
