@@ -98,6 +98,8 @@ class _Flush:
         to_sample = emitter.to_sample
         while to_sample:
             emitter.sampled.setdefault(to_sample.popleft(), -1.0)
+        # A full deque may have dropped its oldest records (a sink far slower than the work).
+        dropped = len(emitter.records) == emitter.records.maxlen
         records = pending_records(emitter)
         # A finished parent is handled at its last record: finish records come descendants first,
         # so it comes after every child it had, including failed children its tree no longer lists
@@ -130,23 +132,49 @@ class _Flush:
                 continue
             if status is not _RUNNING:
                 self.finish(report)
-                continue
-            if state is None or not state.announced:
-                self._announce_running(report)
-                if pending == CHANGED:
-                    due[report] = None
-            elif pending == CHANGED:
-                due[report] = None
             else:
-                due.setdefault(report, True)  # only children were added: sent if its fraction moved
-            if report._children:
-                self.look_over_children(report)
+                self.running_changed(report, pending)
+        if dropped:
+            self.recover_dropped_records()
         self.sample()
         self.progress(final)
         for slot in emitter.sinks:
             slot.flush_sink()
 
     # -- what a record can mean ------------------------------------------------------------------
+
+    def running_changed(self, report: ProgressReport, pending: int) -> None:
+        """A running report's record: announce it or make its progress due, and look over its children."""
+        state: _NodeState | None = report._emit_state
+        due = self.emitter.due
+        if state is None or not state.announced:
+            self._announce_running(report)
+            if pending == CHANGED:
+                due[report] = None
+        elif pending == CHANGED:
+            due[report] = None
+        else:
+            due.setdefault(report, True)  # only children were added: sent if its fraction moved
+        if report._children:
+            self.look_over_children(report)
+
+    def recover_dropped_records(self) -> None:
+        """After records were dropped, deal with every running report as if it had a record.
+
+        A dropped record may have been the one standing for a parent's new children: its
+        ``_emit_pending`` still says a record is queued, so no other would come for them.
+        """
+        root = self.emitter.root()
+        stack = [root] if root is not None else []
+        while stack:
+            node = stack.pop()
+            state: _NodeState | None = node._emit_state
+            if node._status is not _RUNNING or (state is not None and state.done):
+                continue
+            pending = node._emit_pending
+            node._emit_pending = NOTHING_PENDING
+            self.running_changed(node, pending)
+            stack.extend(reversed(_children(node)))
 
     def look_over_children(self, parent: ProgressReport) -> None:
         """Deal with the children of `parent` the stream has not seen yet.

@@ -488,6 +488,26 @@ class TestThreads:
         assert captured.roots[0].to_dict() == job.to_dict()
         assert ("finish", "step 40") in captured.kinds()
 
+    def test_new_children_are_announced_after_their_parents_records_were_dropped(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A parent whose record (standing for its new children) was dropped still has its later
+        children announced while they run, not only when it finishes."""
+        monkeypatch.setattr(_emit, "MAX_PENDING", 10)
+        with capture_events() as captured, ProgressReport("job") as job:
+            batch = job.create_subreport("batch")
+            batch.create_subreport("first").complete()
+            for index in range(30):  # failures: each has a record, pushing the parents' out
+                job.create_subreport(f"failing {index}").complete(Status.ERROR, error="x")
+            captured.flush()
+            slow = batch.create_subreport("slow")
+            captured.clock.advance(0.5)
+            assert ("start", "slow") in captured.kinds()
+            slow.complete()
+            batch.complete()
+        check_order(captured.events)
+        assert captured.roots[0].to_dict() == job.to_dict()
+
     def test_announced_reports_are_finished_even_when_their_records_were_dropped(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
