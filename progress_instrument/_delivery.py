@@ -180,9 +180,10 @@ class _Flush:
         """Deal with the children of `parent` the stream has not seen yet.
 
         Children have no records of their own at start (their parent's record stands for all of
-        them), so this is where a running child is announced and a finished one left out or sent.
-        Only the retained children are looked at: those evicted before were quick successes
-        (anything else has a finish record), already counted in the parent's ``omitted_children``.
+        them), so this is where a running child is announced and a quick successful leaf left out.
+        Any other finished child has a finish record of its own, which sends it after all its
+        descendants (evicted failures included); finishing it here would walk only the retained
+        ones. Children evicted before were quick successes or have a record too.
         """
         quick = self.emitter.quick
         for child in _children(parent):
@@ -193,16 +194,15 @@ class _Flush:
                 self._announce_running(child)
             elif status is _SUCCESS and not child._children and self._quick(child, quick):
                 self._omit(child)
-            else:
-                self.finish(child)
 
     def _announce_running(self, report: ProgressReport) -> None:
-        """Announce a report read as running; finish it too when it finished meanwhile.
+        """Announce a report read as running; finish it too when it is a leaf that finished meanwhile.
 
         Its thread may have skipped the finish record, having read the report as never announced
-        (`Emitter.child_finished`): the state was set above before the status is read here.
+        (`Emitter.child_finished`): the state was set above before the status is read here. Only a
+        leaf may skip it; a parent's own record sends it after its descendants.
         """
-        if self._announce(report) and report._status is not _RUNNING:
+        if self._announce(report) and report._status is not _RUNNING and not report._children:
             self.finish(report)
 
     @staticmethod

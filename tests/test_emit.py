@@ -213,6 +213,20 @@ class TestShortLivedChildren:
         assert [event["step_message"] for event in failed] == [f"item {index}" for index in range(300)]
         check_order(captured.events)
 
+    def test_failures_evicted_under_a_parent_finished_between_two_flushes_are_all_delivered(self) -> None:
+        """150 failures under a child that starts, fails and finishes between two flushes: the
+        flusher meets the child while looking over its parent, yet all 150 reach the sink."""
+        with capture_events() as captured, ProgressReport("job") as job:
+            captured.clock.advance(0.1)  # job announced, no record pending
+            batch = job.create_subreport("batch")
+            for index in range(150):
+                batch.create_subreport(f"task {index}").complete(Status.ERROR, error=f"boom {index}")
+            batch.complete(Status.ERROR, error="some tasks failed")
+            captured.flush()
+            failed = [event["step_message"] for event in captured.events if event["event"] == "finish"]
+            assert failed == [f"task {index}" for index in range(150)] + ["batch"]
+        check_order(captured.events)
+
     def test_a_quick_parent_of_a_failure_is_delivered(self) -> None:
         """A short-lived success whose child failed is delivered, so the failure has a parent."""
         with capture_events() as captured, ProgressReport("job") as job:
