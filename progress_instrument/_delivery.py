@@ -18,7 +18,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from ._clock import clocks
-from ._emit import CHANGED, NOTHING_PENDING, TIME_SLACK, pending_records
+from ._emit import NEW_CHILDREN, NOTHING_PENDING, TIME_SLACK, pending_records
 from ._outcome import Status
 from ._wire import event_dict
 
@@ -147,11 +147,14 @@ class _Flush:
         """A running report's record: announce it or make its progress due, and look over its children."""
         state: _NodeState | None = report._emit_state
         due = self.emitter.due
+        # NOTHING_PENDING counts as a change too: an earlier record of this pass took the flag a
+        # producer had set for this one.
+        changed = pending != NEW_CHILDREN
         if state is None or not state.announced:
             self._announce_running(report)
-            if pending == CHANGED:
+            if changed:
                 due[report] = None
-        elif pending == CHANGED:
+        elif changed:
             due[report] = None
         else:
             due.setdefault(report, True)  # only children were added: sent if its fraction moved

@@ -87,11 +87,11 @@ class Emitter:
 
     def progressed(self, report: ProgressReport) -> None:
         """A report changed; one record stands for every change until the flusher picks it up."""
-        pending = report._emit_pending
-        if pending != CHANGED:
+        if report._emit_pending != CHANGED:
             report._emit_pending = CHANGED
-            if pending == NOTHING_PENDING:
-                self.records.append(report)
+            # Also when a record for new children is queued: the flusher may be taking it right
+            # now, having read the flag before this changed it (a duplicate record is harmless).
+            self.records.append(report)
 
     def child_finished(self, report: ProgressReport) -> None:
         """A child finished (called by the tree, outside its lock): record it when it needs a record.
@@ -131,6 +131,7 @@ def attach_root(root: ProgressReport) -> None:
     if not sinks:
         return
     emitter = Emitter(root, sinks, settings().min_interval)
+    root._emit_pending = NEW_CHILDREN  # its first record announces it (and looks over any children)
     emitter.records.append(root)
     tree.emitter = emitter
     from ._flusher import core

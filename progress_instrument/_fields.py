@@ -150,7 +150,7 @@ class ReportFields:
     def report_id(self) -> str:
         """Unique id of this report, across processes and hosts."""
         report_id = self._report_id
-        return report_id if type(report_id) is str else id_text(report_id)  # type: ignore[arg-type]
+        return id_text(report_id) if type(report_id) is int else report_id  # type: ignore[return-value]
 
     @property
     def step_message(self) -> str:

@@ -112,7 +112,8 @@ class ProgressReport(ReportFields):
             1.0,
             None,
             tree,
-            report_id or new_report_id(),
+            # A str subclass (a str Enum member, say) becomes the plain text it stands for.
+            new_report_id() if report_id is None else str.__str__(report_id),
         )
         if tree.sinks is None or tree.sinks:
             from ._emit import attach_root  # lazily: roots without sinks never load the emission core

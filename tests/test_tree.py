@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import enum
+import json
 import os
 import re
 import subprocess
@@ -319,6 +321,23 @@ class TestRateAndEta:
 
 
 class TestIds:
+    def test_a_str_enum_root_id_is_kept_as_its_plain_text(self) -> None:
+        """A root id given as a str subclass (a str Enum member) reads, serializes and is delivered as text."""
+
+        class JobId(str, enum.Enum):
+            NIGHTLY = "nightly-2026-12-04"
+
+        received: list[dict[str, object]] = []
+        with ProgressReport("job", report_id=JobId.NIGHTLY, sinks=[received.append]) as job:
+            job.create_subreport("part").complete(Status.ERROR, error="x")
+        assert type(job.report_id) is str and job.report_id == "nightly-2026-12-04"
+        assert json.loads(job.to_json())["report_id"] == "nightly-2026-12-04"
+        assert [event["event"] for event in received if event["report_id"] == job.report_id] == [
+            "start",
+            "snapshot",
+            "finish",
+        ]
+
     def test_ids_are_unique_and_short(self) -> None:
         """Ids never repeat in a process and stay compact."""
         report = root()
