@@ -32,17 +32,13 @@ _RUNNING = Status.RUNNING
 class _Tree:
     """What all nodes of one tree share."""
 
-    __slots__ = ("__weakref__", "emitter", "lock", "sinks", "wall_offset")
+    __slots__ = ("__weakref__", "emitter", "lock", "sinks")
 
     def __init__(self, sinks: list[Any] | None) -> None:
         self.lock = _thread.allocate_lock()
         self.sinks = sinks
         # Set by the emission core when the root has sinks; None means nobody listens.
         self.emitter: Any = None
-        # Epoch seconds minus monotonic seconds, read once per tree: a node's wall times are its
-        # monotonic ones plus this (one clock read per start and finish instead of two), so times
-        # within a tree agree with its durations even when the system clock is stepped meanwhile.
-        self.wall_offset = clocks.wall() - clocks.monotonic()
 
 
 class ReportFields:
@@ -114,9 +110,10 @@ class ReportFields:
         self._attributes = attributes
         self._advanced = 0.0
         if started is None:
-            now = clocks.monotonic()
-            self._started_monotonic: float | None = now
-            self._started_at: float | None = now + tree.wall_offset
+            # Both clocks: epoch seconds must follow the system clock (stepped, or after a
+            # suspend, which the monotonic clock does not count), durations must not.
+            self._started_at: float | None = clocks.wall()
+            self._started_monotonic: float | None = clocks.monotonic()
         else:
             self._started_at, self._started_monotonic = started
         self._finished_at: float | None = None

@@ -299,9 +299,8 @@ class ProgressReport(ReportFields):
         self._error_type = outcome.error_type
         if outcome.cancelled:
             self._cancelled = True
-        now = clocks.monotonic()
-        self._finished_monotonic = now
-        self._finished_at = now + self._tree.wall_offset
+        self._finished_at = clocks.wall()
+        self._finished_monotonic = clocks.monotonic()
         self._fixed_fraction = None
         parent = self._parent
         if parent is None:

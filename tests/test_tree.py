@@ -168,6 +168,22 @@ class TestComplete:
         assert report.finished_at is not None and report.started_at is not None
         assert report.finished_at - report.started_at == 2.0
 
+    def test_times_follow_the_system_clock_when_it_is_stepped(self, clock: object) -> None:
+        """A step of the wall clock (NTP, or a laptop waking up) shows in the epoch times of reports
+        made after it, while durations keep coming from the monotonic clock."""
+        from progress_instrument._clock import clocks
+
+        report = root()
+        clock.advance(1.0)  # type: ignore[attr-defined]
+        clocks.wall = lambda: clock.now + 3600.0  # type: ignore[attr-defined]
+        child = report.create_subreport("after the step")
+        assert child.started_at == clock.now + 3600.0  # type: ignore[attr-defined]
+        child.advance(4)
+        clock.advance(2.0)  # type: ignore[attr-defined]
+        child.complete()
+        assert child.finished_at == clock.now + 3600.0  # type: ignore[attr-defined]
+        assert child.rate == 2.0  # 4 units in 2 s of the monotonic clock
+
     def test_advance_after_finish_is_ignored(self) -> None:
         """A finished report's numbers no longer move."""
         report = root(steps=4)
