@@ -8,8 +8,9 @@ sink, except when a root finishes: then its events are delivered before `complet
 
 Most steps cost no record at all: a new child only marks its parent (one record until the next
 flush, which looks over the parent's retained children), and a successful leaf shorter than
-``min_interval`` and never announced records no finish (`Emitter.child_finished`). So a loop
-of 10^5 quick steps leaves the flusher a handful of records, and keeps no finished step alive for it.
+``min_interval`` and never announced records no finish (`Emitter.child_finished`; with the GIL
+only). So a loop of 10^5 quick steps leaves the flusher a handful of records, and keeps no finished
+step alive for it.
 """
 
 from __future__ import annotations
