@@ -18,7 +18,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from ._clock import clocks
-from ._emit import NEW_CHILDREN, NOTHING_PENDING, TIME_SLACK, pending_records
+from ._emit import NEW_CHILDREN, NOTHING_PENDING, TIME_SLACK, lived_less_than, pending_records
 from ._outcome import Status
 from ._wire import event_dict
 
@@ -105,8 +105,6 @@ class _Flush:
         # so it comes after every child it had, including failed children its tree no longer lists
         # (SPEC §7: failures are always delivered). Leaves need no such care.
         last_index = {report: index for index, report in enumerate(records) if report._children}
-        quick = emitter.quick
-        due = emitter.due
         for index, report in enumerate(records):
             status = report._status
             if status is not _RUNNING and last_index.get(report, index) != index:
@@ -114,20 +112,6 @@ class _Flush:
             pending = report._emit_pending
             report._emit_pending = NOTHING_PENDING
             state: _NodeState | None = report._emit_state
-            if state is None and status is _SUCCESS and not report._children:
-                # The common case first: a quick successful leaf never announced is left out of
-                # the stream and counted in its parent (what `_omissible` and `_omit` decide).
-                parent = report._parent
-                started, ended = report._started_monotonic, report._finished_monotonic
-                if parent is not None and started is not None and ended is not None and ended - started < quick:
-                    report._emit_state = _LEFT_OUT
-                    parent_state = _state(parent)
-                    if not parent_state.done:
-                        if parent_state.omitted_ids is None:
-                            parent_state.omitted_ids = deque()
-                        parent_state.omitted_ids.append(report._report_id)
-                        due[parent] = None
-                    continue
             if state is not None and state.done:
                 continue
             if status is not _RUNNING:
@@ -188,14 +172,13 @@ class _Flush:
         descendants (evicted failures included); finishing it here would walk only the retained
         ones. Children evicted before were quick successes or have a record too.
         """
-        quick = self.emitter.quick
         for child in _children(parent):
             if child._emit_state is not None:
                 continue
             status = child._status
             if status is _RUNNING:
                 self._announce_running(child)
-            elif status is _SUCCESS and not child._children and self._quick(child, quick):
+            elif not child._children and self._omissible(child):
                 self._omit(child)
 
     def _announce_running(self, report: ProgressReport) -> None:
@@ -207,11 +190,6 @@ class _Flush:
         """
         if self._announce(report) and report._status is not _RUNNING and not report._children:
             self.finish(report)
-
-    @staticmethod
-    def _quick(report: ProgressReport, quick: float) -> bool:
-        started, ended = report._started_monotonic, report._finished_monotonic
-        return started is not None and ended is not None and ended - started < quick
 
     def finish(self, report: ProgressReport) -> None:
         """Send `report`'s finish after every finish of its subtree still pending (iteratively: trees may be deep)."""
@@ -313,7 +291,7 @@ class _Flush:
         """A success, short-lived child with no failed or announced report in its subtree."""
         if report._parent is None or report._status is not _SUCCESS:
             return False
-        if not self._quick(report, self.emitter.quick):
+        if not lived_less_than(report, self.emitter.quick):
             return False
         stack = _children(report)
         while stack:

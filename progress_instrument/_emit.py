@@ -27,7 +27,16 @@ if TYPE_CHECKING:
     from ._config import SinkSlot
     from ._tree import ProgressReport
 
-__all__ = ["Emitter", "attach_root", "pending_records", "MAX_PENDING", "CHANGED", "NEW_CHILDREN", "NOTHING_PENDING"]
+__all__ = [
+    "Emitter",
+    "attach_root",
+    "pending_records",
+    "lived_less_than",
+    "MAX_PENDING",
+    "CHANGED",
+    "NEW_CHILDREN",
+    "NOTHING_PENDING",
+]
 
 # Times are floats: a flush exactly one min_interval after the last counts as one min_interval later.
 TIME_SLACK = 1e-9
@@ -105,10 +114,14 @@ class Emitter:
         The flusher sets ``_emit_state`` before it reads the status, and this reads the state
         after the status was set, so a report announced at the same moment is never missed.
         """
-        if report._status is _SUCCESS and not report._children and report._emit_state is None and GIL_ENABLED:
-            started, ended = report._started_monotonic, report._finished_monotonic
-            if started is not None and ended is not None and ended - started < self.quick:
-                return
+        if (
+            report._status is _SUCCESS
+            and not report._children
+            and report._emit_state is None
+            and GIL_ENABLED
+            and lived_less_than(report, self.quick)
+        ):
+            return
         self.records.append(report)
 
     def finished(self, report: ProgressReport) -> None:
@@ -122,6 +135,12 @@ class Emitter:
     def sample(self, report: ProgressReport) -> None:
         """Sample `report`'s position source (a `track` loop) at every flush from now on."""
         self.to_sample.append(report)
+
+
+def lived_less_than(report: ProgressReport, seconds: float) -> bool:
+    """Whether `report` finished less than `seconds` after it started (by the monotonic clock)."""
+    started, ended = report._started_monotonic, report._finished_monotonic
+    return started is not None and ended is not None and ended - started < seconds
 
 
 def attach_root(root: ProgressReport) -> None:
